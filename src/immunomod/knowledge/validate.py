@@ -1,0 +1,236 @@
+"""Cross-file checks of the knowledge-base sources (``immunomod kb validate``).
+
+Each check returns :class:`~immunomod.knowledge.loader.Problem` rows with ``file:line``, what
+is wrong and how to fix it. The checks, by code:
+
+``unknown-source``       a fact cites an id that is not in ``sources/``
+``missing-field``        a required field is absent (from the schema)
+``duplicate-name``       a name or brand is claimed by two ingredients
+``bad-atc``              an ATC code is not a well-formed level-5 code
+``unknown-class``        class or type not in the taxonomy (or type not under that class)
+``direction-conflict``   the ingredient's direction contradicts its class
+``no-unit``              a number without a unit (or with a unit we do not know)
+``reading-grade``        patient text above US grade 8 (Flesch-Kincaid)
+``unknown-condition``    an indication names a condition not in ``conditions/``
+``unknown-exclusion``    ``exclude_inherited`` names a fact the class does not state
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from immunomod.knowledge.loader import DEFAULT_DATA_DIR, Located, Problem, SourceTree, load_tree
+from immunomod.knowledge.models import (
+    ATC_LEVEL5,
+    INHERITABLE_FIELDS,
+    KNOWN_UNITS,
+    Ingredient,
+    Quantity,
+    SourceRef,
+)
+
+#: Highest US school grade allowed for patient-facing text.
+MAX_GRADE = 8.0
+#: Flesch-Kincaid is unstable on fragments ("Serious infections, including TB." scores 15),
+#: so texts shorter than this are not scored alone; they are scored together with the rest
+#: of their file's patient text, which is how a patient reads them.
+MIN_WORDS_ALONE = 12
+
+PathT = tuple[str | int, ...]
+
+
+def walk(obj: Any, path: PathT = ()) -> Iterator[tuple[PathT, Any]]:
+    """Yield (yaml path, value) for every model, list item and field below ``obj``."""
+    yield path, obj
+    if isinstance(obj, BaseModel):
+        for name, info in type(obj).model_fields.items():
+            value = getattr(obj, name)
+            if value is None or value == [] or value == {}:
+                continue
+            yield from walk(value, (*path, info.alias or name))
+    elif isinstance(obj, list):
+        for i, item in enumerate(obj):
+            yield from walk(item, (*path, i))
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from walk(item, (*path, key))
+
+
+def normalise_name(name: str) -> str:
+    """Key for comparing names: case-folded, hyphens/spaces collapsed."""
+    return re.sub(r"[\s\-_]+", " ", name.casefold()).strip()
+
+
+@cache
+def reading_grade(text: str) -> float:
+    """Flesch-Kincaid grade of ``text`` (textstat)."""
+    import textstat  # curation-time dependency only
+
+    return float(textstat.flesch_kincaid_grade(text))
+
+
+def _documents(tree: SourceTree) -> Iterator[tuple[Located, BaseModel | dict[str, Any]]]:
+    """Each parsed document with the model(s) read from it."""
+    for key, doc in tree.docs.items():
+        if key.startswith("drug:"):
+            yield doc, tree.ingredients[key[5:]]
+        elif key.startswith("class:") and tree.taxonomy and key[6:] in tree.taxonomy.classes:
+            yield doc, tree.taxonomy.classes[key[6:]]
+        elif key == "taxonomy" and tree.taxonomy:
+            yield doc, {"directions": tree.taxonomy.directions, "glossary": tree.taxonomy.glossary}
+
+
+def check_sources_units_and_text(tree: SourceTree) -> list[Problem]:
+    out = []
+    for doc, model in _documents(tree):
+        fragments: list[tuple[PathT, str]] = []
+        for path, value in walk(model):
+            if isinstance(value, SourceRef) and value.id not in tree.sources:
+                out.append(
+                    Problem(doc.file, doc.line(path), "unknown-source",
+                            f"source id '{value.id}' is not in the sources registry",
+                            "add it to a file in sources/ or use a registered id")
+                )  # fmt: skip
+            elif isinstance(value, Quantity):
+                if value.unit is None:
+                    out.append(
+                        Problem(doc.file, doc.line(path), "no-unit",
+                                f"the number {value} has no unit",
+                                "write the unit the source gives, e.g. '12 week' or '20 mg/day'")
+                    )  # fmt: skip
+                elif value.unit not in KNOWN_UNITS:
+                    out.append(
+                        Problem(doc.file, doc.line(path), "no-unit",
+                                f"unit '{value.unit}' is not a known unit",
+                                "use one of KNOWN_UNITS in models.py (time units are singular)")
+                    )  # fmt: skip
+            elif path and path[-1] == "plain" and isinstance(value, str):
+                if len(value.split()) < MIN_WORDS_ALONE:
+                    fragments.append((path, value))
+                    continue
+                grade = reading_grade(value)
+                if grade > MAX_GRADE:
+                    out.append(
+                        Problem(doc.file, doc.line(path), "reading-grade",
+                                f"patient text reads at US grade {grade:.1f} (limit {MAX_GRADE:g})",
+                                "use shorter sentences and everyday words")
+                    )  # fmt: skip
+        if fragments:
+            joined = " ".join(t if t.rstrip().endswith((".", "?", "!")) else t + "." for _, t in fragments)
+            grade = reading_grade(joined)
+            if grade > MAX_GRADE:
+                out.append(
+                    Problem(doc.file, doc.line(fragments[0][0]), "reading-grade",
+                            f"the short patient texts of this file read at US grade {grade:.1f} "
+                            f"together (limit {MAX_GRADE:g})",
+                            "use shorter, everyday words in the short 'plain:' texts")
+                )  # fmt: skip
+    return out
+
+
+def check_ingredients(tree: SourceTree) -> list[Problem]:
+    out: list[Problem] = []
+    tax = tree.taxonomy
+    owners: dict[str, tuple[str, str, int]] = {}  # name -> (ingredient, file, line)
+    for iid, ing in sorted(tree.ingredients.items()):
+        doc = tree.docs[f"drug:{iid}"]
+        c = ing.classification
+        if tax is not None:
+            cls = tax.classes.get(c.class_)
+            if cls is None:
+                out.append(
+                    Problem(doc.file, doc.line(("classification", "class")), "unknown-class",
+                            f"class '{c.class_}' is not in the taxonomy",
+                            f"use one of: {', '.join(sorted(tax.classes))}")
+                )  # fmt: skip
+            else:
+                if c.type not in cls.types:
+                    out.append(
+                        Problem(doc.file, doc.line(("classification", "type")), "unknown-class",
+                                f"type '{c.type}' is not a type of class '{c.class_}'",
+                                f"use one of: {', '.join(sorted(cls.types))}")
+                    )  # fmt: skip
+                if {c.direction, cls.direction} == {"suppress", "stimulate"}:
+                    out.append(
+                        Problem(doc.file, doc.line(("classification", "direction")),
+                                "direction-conflict",
+                                f"direction '{c.direction}' contradicts class '{c.class_}' "
+                                f"({cls.direction})",
+                                "fix the direction, move the drug to another class, or use "
+                                "'mixed' with a note if it truly acts both ways")
+                    )  # fmt: skip
+                inherited = {
+                    f.id for fld in INHERITABLE_FIELDS for f in getattr(cls.facts, fld) if f.id
+                }
+                if c.type in cls.types:
+                    tfacts = cls.types[c.type].facts
+                    inherited |= {
+                        f.id for fld in INHERITABLE_FIELDS for f in getattr(tfacts, fld) if f.id
+                    }
+                for i, fid in enumerate(ing.exclude_inherited):
+                    if fid not in inherited:
+                        out.append(
+                            Problem(doc.file, doc.line(("exclude_inherited", i)),
+                                    "unknown-exclusion",
+                                    f"'{fid}' is not a fact of class '{c.class_}' or its type",
+                                    "use the id of an inherited fact, or remove the line")
+                        )  # fmt: skip
+            for i, also in enumerate(c.also):
+                acls, _, atype = also.partition("/")
+                if acls not in tax.classes or (atype and atype not in tax.classes[acls].types):
+                    out.append(
+                        Problem(doc.file, doc.line(("classification", "also", i)),
+                                "unknown-class", f"'{also}' is not a class/type in the taxonomy",
+                                "write it as 'class' or 'class/type' with ids from classes/")
+                    )  # fmt: skip
+        if ing.atc is not None:
+            for i, code in enumerate(ing.atc.codes):
+                if not ATC_LEVEL5.match(code):
+                    out.append(
+                        Problem(doc.file, doc.line(("atc", "codes", i)), "bad-atc",
+                                f"'{code}' is not a level-5 ATC code",
+                                "use the 7-character WHO form, e.g. L04AB04")
+                    )  # fmt: skip
+        for i, ind in enumerate(ing.indications):
+            if ind.condition not in tree.conditions:
+                out.append(
+                    Problem(doc.file, doc.line(("indications", i, "condition")),
+                            "unknown-condition",
+                            f"condition '{ind.condition}' is not in conditions/",
+                            "add it (with synonyms) to a file in conditions/, or use an existing id")
+                )  # fmt: skip
+        for name, kind in ing.all_names():
+            key = normalise_name(name)
+            line = _name_line(doc, ing, name)
+            prev = owners.get(key)
+            if prev and prev[0] != iid:
+                out.append(
+                    Problem(doc.file, line, "duplicate-name",
+                            f"{kind} '{name}' is also claimed by '{prev[0]}' ({prev[1]}:{prev[2]})",
+                            "a name must lead to one ingredient: keep it on the right one only")
+                )  # fmt: skip
+            elif not prev:
+                owners[key] = (iid, doc.file, line)
+    return out
+
+
+def _name_line(doc: Located, ing: Ingredient, name: str) -> int:
+    for path, value in walk(ing):
+        if value == name and path and path[0] in {"inn", "names", "brands", "biosimilars"}:
+            return doc.line(path)
+    return doc.line(())
+
+
+def validate(root: Path = DEFAULT_DATA_DIR) -> tuple[SourceTree, list[Problem]]:
+    """Load the sources under ``root`` and return them with every problem found, sorted."""
+    tree = load_tree(root)
+    problems = list(tree.problems)
+    problems += check_sources_units_and_text(tree)
+    problems += check_ingredients(tree)
+    return tree, sorted(set(problems))
