@@ -274,6 +274,9 @@ class Brand(Fact):
     #: True for the originator product; biosimilar brands live under ``biosimilars``.
     originator: bool = True
     discontinued: bool = False
+    #: Routes of the products sold under this name, where known (an eye-drop brand of a
+    #: steroid is a local form: the resolver reports it as such).
+    routes: list[Route] = Field(default_factory=list)
 
 
 class Biosimilar(Fact):
