@@ -1,14 +1,146 @@
-"""The ``immunomod`` command line (typer + rich)."""
+"""The ``immunomod`` command line (typer + rich).
+
+Exit codes: 0 success; 1 the knowledge-base sources have problems (``kb validate``/``build``);
+2 the input cannot be answered (unknown drug or condition: the message has suggestions);
+3 the compiled knowledge base is missing or unusable.
+
+Heavy modules (rich, pydantic models, the store) are imported inside commands so that
+``immunomod info`` starts fast.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=True, help="Immunomodulator knowledge base.")
+if TYPE_CHECKING:
+    pass
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    help="immunomod: a cited knowledge base of immunomodulator medicines.",
+)
 kb_app = typer.Typer(no_args_is_help=True, help="Build, check and describe the knowledge base.")
 app.add_typer(kb_app, name="kb")
+
+JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of tables.")
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+@app.command()
+def info(
+    name: str = typer.Argument(..., help="Any name: INN, brand, biosimilar, salt or ATC code."),
+    as_json: bool = JSON_OPT,
+    view: str = typer.Option("clinician", help="'patient' (plain words) or 'clinician'."),
+) -> None:
+    """Describe one immunomodulator, with the source of every fact."""
+    from immunomod import kb
+
+    rec = kb.get(name)
+    if as_json:
+        _print_json(rec.public_dict())
+        return
+    from immunomod.interfaces.render import render_drug
+
+    render_drug(_console(), rec, patient=view.lower().startswith("p"))
+
+
+@app.command()
+def search(text: str, as_json: bool = JSON_OPT, limit: int = 20) -> None:
+    """Find immunomodulators by part of a name, a misspelling or an ATC prefix."""
+    from immunomod import kb
+
+    hits = kb.search(text, limit)
+    if as_json:
+        _print_json([h.as_dict() for h in hits])
+        return
+    from immunomod.interfaces.render import render_summaries
+
+    render_summaries(_console(), f"Matches for '{text}'", hits)
+    if not hits:
+        raise typer.Exit(2)
+
+
+@app.command()
+def classes(as_json: bool = JSON_OPT) -> None:
+    """The class tree: direction -> class -> type -> ingredients."""
+    from immunomod import kb
+
+    tree = _class_tree()
+    if as_json:
+        _print_json(tree)
+        return
+    from immunomod.interfaces.render import render_class_tree
+
+    render_class_tree(_console(), tree, kb.store().taxonomy_extras())
+
+
+def _class_tree() -> dict[str, Any]:
+    from immunomod import kb
+
+    members: dict[tuple[str, str], list[str]] = {}
+    for s in kb.store().all_summaries():
+        members.setdefault((s.class_id, s.type_id), []).append(s.inn)
+    out: dict[str, Any] = {}
+    for cid, cls in sorted(kb.classes().items(), key=lambda kv: (kv[1].direction, kv[0])):
+        out.setdefault(cls.direction, {})[cid] = {
+            "name": cls.name,
+            "plain_name": cls.plain_name,
+            "teaching_group": cls.teaching_group,
+            "types": {
+                tid: {"name": t.name, "ingredients": sorted(members.get((cid, tid), []))}
+                for tid, t in cls.types.items()
+            },
+        }
+    return out
+
+
+@app.command()
+def condition(text: str, as_json: bool = JSON_OPT) -> None:
+    """Which immunomodulators treat a condition (name, synonym or abbreviation)."""
+    from immunomod import kb
+
+    cond, hits = kb.for_condition(text)
+    if as_json:
+        _print_json({"condition": cond.model_dump(mode="json"), "ingredients": [
+            h.as_dict() for h in hits
+        ]})  # fmt: skip
+        return
+    from immunomod.interfaces.render import render_summaries
+
+    render_summaries(_console(), f"Immunomodulators for {cond.name}", hits)
+
+
+@kb_app.command("stats")
+def kb_stats(as_json: bool = JSON_OPT) -> None:
+    """Counts and content hash of the compiled knowledge base."""
+    from immunomod import kb
+
+    stats = kb.stats()
+    if as_json:
+        _print_json(stats)
+        return
+    from rich.table import Table
+
+    table = Table("measure", "value", title="Knowledge base")
+    for k, v in stats.items():
+        table.add_row(k, str(v))
+    _console().print(table)
 
 
 @kb_app.command("validate")
@@ -24,10 +156,62 @@ def kb_validate(
         typer.echo(str(p))
     n = len(tree.ingredients)
     if problems:
-        typer.echo(f"{len(problems)} problem(s) in {n} ingredient(s).", err=True)
+        typer.echo(f"{len(problems)} problem(s) in {n} ingredient file(s).", err=True)
         raise typer.Exit(1)
     typer.echo(f"OK: {n} ingredients, {len(tree.sources)} sources, no problems.")
 
 
+@kb_app.command("build")
+def kb_build(
+    data: Path | None = typer.Option(None, help="Data folder (default: the package's own)."),
+    output: Path | None = typer.Option(None, help="SQLite file (default: the package's own)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Validate the sources and compile them into the SQLite knowledge base."""
+    from immunomod.knowledge.compiler import BuildError, build
+    from immunomod.knowledge.loader import DEFAULT_DATA_DIR
+    from immunomod.knowledge.store import DEFAULT_DB
+
+    try:
+        stats = build(data or DEFAULT_DATA_DIR, output or DEFAULT_DB)
+    except BuildError as exc:
+        for p in exc.problems:
+            typer.echo(str(p), err=True)
+        typer.echo(f"Not built: {exc}. Run `immunomod kb validate` for details.", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        _print_json(stats)
+    else:
+        typer.echo(
+            f"Built {output or DEFAULT_DB}: {stats['ingredients']} ingredients, "
+            f"{stats['facts']} facts, content hash {stats['content_hash'][:16]}…"
+        )
+
+
 def main() -> None:
-    app()
+    """Entry point: user errors become one line on stderr with exit code 2, never a traceback."""
+    from immunomod.errors import KnowledgeBaseError, UserError
+
+    try:
+        # Outside standalone mode click returns a command's exit code instead of exiting.
+        rc = app(standalone_mode=False)
+    except UserError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except KnowledgeBaseError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        sys.exit(3)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # Usage errors (missing argument, bad option) arrive here outside standalone mode;
+        # typer ships its own copy of click, so recognise them by their interface.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
+        raise
+    sys.exit(rc if isinstance(rc, int) else 0)

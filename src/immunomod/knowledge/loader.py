@@ -14,7 +14,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from immunomod.knowledge.models import Condition, Ingredient, Source, TaxonClass, Taxonomy
+from immunomod.knowledge.models import (
+    Condition,
+    DerivedNames,
+    Ingredient,
+    Source,
+    TaxonClass,
+    Taxonomy,
+)
 
 Path_ = tuple[str | int, ...]
 
@@ -56,7 +63,7 @@ class Located:
 
 def _scalar(node: yaml.Node) -> Any:
     # A fresh SafeLoader per scalar keeps PyYAML's own typing rules (dates, bools, numbers).
-    return yaml.SafeLoader("").construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    return yaml.SafeLoader("").construct_object(node, deep=True)
 
 
 def _construct(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
@@ -82,7 +89,9 @@ def read_yaml(path: Path, root: Path) -> tuple[Located | None, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         return None, [
-            Problem(rel, line, "yaml", f"not valid YAML: {exc.problem}", "check indentation and quotes")
+            Problem(
+                rel, line, "yaml", f"not valid YAML: {exc.problem}", "check indentation and quotes"
+            )
         ]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(rel, 1, "read", f"cannot read file: {exc}", "save it as UTF-8 text")]
@@ -126,6 +135,7 @@ class SourceTree:
     taxonomy: Taxonomy | None = None
     conditions: dict[str, Condition] = field(default_factory=dict)
     ingredients: dict[str, Ingredient] = field(default_factory=dict)
+    derived: dict[str, DerivedNames] = field(default_factory=dict)
     docs: dict[str, Located] = field(default_factory=dict)  # key: "class:<id>", "drug:<id>" …
     source_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -197,21 +207,22 @@ def load_tree(root: Path = DEFAULT_DATA_DIR) -> SourceTree:
         tree.problems += probs
         if cls is not None:
             classes[cid] = cls
-    doc = read("taxonomy.yaml")
-    if doc is not None:
-        tree.docs["taxonomy"] = doc
-        data = dict(doc.data or {}) if isinstance(doc.data, dict) else {}
+    tax_doc = read("taxonomy.yaml")
+    if tax_doc is not None:
+        tree.docs["taxonomy"] = tax_doc
+        data = dict(tax_doc.data or {}) if isinstance(tax_doc.data, dict) else {}
         data["classes"] = {}
-        tax, probs = parse(Taxonomy, doc, data)
+        tax, probs = parse(Taxonomy, tax_doc, data)
         tree.problems += probs
         if tax is not None:
             tree.taxonomy = tax.model_copy(update={"classes": classes})
 
     for path in sorted((root / "drugs").glob("*.yaml")):
-        doc, probs = read_yaml(path, root)
+        drug_doc, probs = read_yaml(path, root)
         tree.problems += probs
-        if doc is None:
+        if drug_doc is None:
             continue
+        doc = drug_doc
         if not isinstance(doc.data, dict):
             tree.problems.append(
                 Problem(doc.file, 1, "bad-value", "a drug file must be a mapping of fields",
@@ -235,6 +246,26 @@ def load_tree(root: Path = DEFAULT_DATA_DIR) -> SourceTree:
             )  # fmt: skip
         tree.docs[f"drug:{ing.id}"] = doc
         tree.ingredients[ing.id] = ing
+    derived_path = root / "derived" / "names.yaml"
+    if derived_path.exists():
+        der_doc, probs = read_yaml(derived_path, root)
+        tree.problems += probs
+        if der_doc is not None and isinstance(der_doc.data, dict):
+            doc = der_doc
+            tree.docs["derived"] = doc
+            for iid, entry in sorted(doc.data.items()):
+                dn, probs = parse(DerivedNames, doc, entry, (iid,))
+                tree.problems += probs
+                if dn is None:
+                    continue
+                if iid not in tree.ingredients:
+                    tree.problems.append(
+                        Problem(doc.file, doc.line((iid,)), "unknown-ingredient",
+                                f"derived names for '{iid}', which has no drugs/{iid}.yaml",
+                                "re-run scripts/derive_names.py")
+                    )  # fmt: skip
+                    continue
+                tree.derived[iid] = dn
     return tree
 
 

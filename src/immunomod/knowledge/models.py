@@ -411,6 +411,55 @@ class Ingredient(InheritableFacts):
         return out
 
 
+class DerivedNames(Model):
+    """What ``scripts/derive_names.py`` derives for one ingredient from the reference data."""
+
+    atc: AtcCodes | None = None
+    names: Names | None = None
+    brands: list[Brand] = Field(default_factory=list)
+    biosimilars: list[Biosimilar] = Field(default_factory=list)
+    regulatory: list[Regulatory] = Field(default_factory=list)
+
+
+class ClassRef(Model):
+    id: str
+    name: str
+    plain_name: str | None = None
+    direction: Direction
+    teaching_group: str
+
+
+class TypeRef(Model):
+    id: str
+    name: str
+    plain_name: str | None = None
+
+
+class DrugRecord(Model):
+    """An ingredient as the installed package serves it: derived names merged in, class and
+    type facts inherited (each marked ``inherited_from``), and the sources it cites."""
+
+    id: str
+    inn: str
+    direction: Direction
+    class_: ClassRef = Field(alias="class")
+    type: TypeRef
+    modality: Modality
+    atc: list[str]
+    ingredient: Ingredient
+    sources: dict[str, Source]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @property
+    def brand_names(self) -> list[str]:
+        return [b.name for b in self.ingredient.brands]
+
+    def public_dict(self) -> dict[str, Any]:
+        """The JSON shape shared by the CLI (``--json``) and, later, the REST API."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 #: The list fields an ingredient may inherit from its class and type.
 INHERITABLE_FIELDS: tuple[str, ...] = tuple(InheritableFacts.model_fields)
 

@@ -17,7 +17,6 @@ is wrong and how to fix it. The checks, by code:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -30,10 +29,10 @@ from immunomod.knowledge.models import (
     ATC_LEVEL5,
     INHERITABLE_FIELDS,
     KNOWN_UNITS,
-    Ingredient,
     Quantity,
     SourceRef,
 )
+from immunomod.knowledge.normalise import name_key
 
 #: Highest US school grade allowed for patient-facing text.
 MAX_GRADE = 8.0
@@ -60,11 +59,6 @@ def walk(obj: Any, path: PathT = ()) -> Iterator[tuple[PathT, Any]]:
     elif isinstance(obj, dict):
         for key, item in obj.items():
             yield from walk(item, (*path, key))
-
-
-def normalise_name(name: str) -> str:
-    """Key for comparing names: case-folded, hyphens/spaces collapsed."""
-    return re.sub(r"[\s\-_]+", " ", name.casefold()).strip()
 
 
 @cache
@@ -122,7 +116,9 @@ def check_sources_units_and_text(tree: SourceTree) -> list[Problem]:
                                 "use shorter sentences and everyday words")
                     )  # fmt: skip
         if fragments:
-            joined = " ".join(t if t.rstrip().endswith((".", "?", "!")) else t + "." for _, t in fragments)
+            joined = " ".join(
+                t if t.rstrip().endswith((".", "?", "!")) else t + "." for _, t in fragments
+            )
             grade = reading_grade(joined)
             if grade > MAX_GRADE:
                 out.append(
@@ -137,7 +133,6 @@ def check_sources_units_and_text(tree: SourceTree) -> list[Problem]:
 def check_ingredients(tree: SourceTree) -> list[Problem]:
     out: list[Problem] = []
     tax = tree.taxonomy
-    owners: dict[str, tuple[str, str, int]] = {}  # name -> (ingredient, file, line)
     for iid, ing in sorted(tree.ingredients.items()):
         doc = tree.docs[f"drug:{iid}"]
         c = ing.classification
@@ -203,28 +198,51 @@ def check_ingredients(tree: SourceTree) -> list[Problem]:
                     Problem(doc.file, doc.line(("indications", i, "condition")),
                             "unknown-condition",
                             f"condition '{ind.condition}' is not in conditions/",
-                            "add it (with synonyms) to a file in conditions/, or use an existing id")
+                            "add it (with synonyms) to a file in conditions/, or reuse an id")
                 )  # fmt: skip
-        for name, kind in ing.all_names():
-            key = normalise_name(name)
-            line = _name_line(doc, ing, name)
-            prev = owners.get(key)
-            if prev and prev[0] != iid:
-                out.append(
-                    Problem(doc.file, line, "duplicate-name",
-                            f"{kind} '{name}' is also claimed by '{prev[0]}' ({prev[1]}:{prev[2]})",
-                            "a name must lead to one ingredient: keep it on the right one only")
-                )  # fmt: skip
-            elif not prev:
-                owners[key] = (iid, doc.file, line)
     return out
 
 
-def _name_line(doc: Located, ing: Ingredient, name: str) -> int:
-    for path, value in walk(ing):
-        if value == name and path and path[0] in {"inn", "names", "brands", "biosimilars"}:
-            return doc.line(path)
-    return doc.line(())
+_NAME_LISTS = frozenset({"synonyms", "codes", "brands"})
+_NAME_KEYS = frozenset({"name", "proper_name"})
+
+
+def _claims(tree: SourceTree) -> Iterator[tuple[str, str, str, str, int]]:
+    """Every (name, kind, ingredient, file, line) claimed in drug files and derived names."""
+    name_fields = {"inn", "names", "brands", "biosimilars"}
+    for iid, ing in sorted(tree.ingredients.items()):
+        doc = tree.docs[f"drug:{iid}"]
+        lines = {
+            v: doc.line(p) for p, v in walk(ing) if p and p[0] in name_fields and isinstance(v, str)
+        }
+        for name, kind in ing.all_names():
+            yield name, kind, iid, doc.file, lines.get(name, 1)
+    if "derived" in tree.docs:
+        doc = tree.docs["derived"]
+        for iid, der in sorted(tree.derived.items()):
+            for path, v in walk(der, (iid,)):
+                if not isinstance(v, str) or len(path) < 3 or path[1] not in name_fields:
+                    continue
+                if path[-2] in _NAME_LISTS or path[-1] in _NAME_KEYS:
+                    yield v, str(path[1]), iid, doc.file, doc.line(path)
+
+
+def check_names(tree: SourceTree) -> list[Problem]:
+    """A name must lead to exactly one ingredient."""
+    out = []
+    owners: dict[str, tuple[str, str, int]] = {}  # key -> (ingredient, file, line)
+    for name, kind, iid, file, line in _claims(tree):
+        key = name_key(name)
+        prev = owners.get(key)
+        if prev is None:
+            owners[key] = (iid, file, line)
+        elif prev[0] != iid:
+            out.append(
+                Problem(file, line, "duplicate-name",
+                        f"{kind} '{name}' is also claimed by '{prev[0]}' ({prev[1]}:{prev[2]})",
+                        "a name must lead to one ingredient: keep it on the right one only")
+            )  # fmt: skip
+    return out
 
 
 def validate(root: Path = DEFAULT_DATA_DIR) -> tuple[SourceTree, list[Problem]]:
@@ -233,4 +251,5 @@ def validate(root: Path = DEFAULT_DATA_DIR) -> tuple[SourceTree, list[Problem]]:
     problems = list(tree.problems)
     problems += check_sources_units_and_text(tree)
     problems += check_ingredients(tree)
+    problems += check_names(tree)
     return tree, sorted(set(problems))

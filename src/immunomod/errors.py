@@ -1,0 +1,45 @@
+"""One exception tree for immunomod.
+
+ImmunomodError                 base of everything we raise on purpose
+├── UserError                  bad input: shown as one line, no traceback (CLI exit 2)
+│   ├── UnknownDrugError       no ingredient has this name; carries suggestions
+│   └── UnknownConditionError  no condition has this name; carries suggestions
+└── KnowledgeBaseError         the compiled knowledge base is missing, stale or tampered
+"""
+
+from __future__ import annotations
+
+
+class ImmunomodError(Exception):
+    """Base of every error immunomod raises on purpose."""
+
+
+class UserError(ImmunomodError):
+    """The input cannot be answered as given; the message says what to change."""
+
+
+class UnknownDrugError(UserError, LookupError):
+    """No ingredient in the knowledge base answers to this name or code."""
+
+    def __init__(self, query: str, suggestions: list[str]):
+        self.query = query
+        self.suggestions = suggestions
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(
+            f"'{query}' is not an immunomodulator in the knowledge base.{hint} "
+            "Try an ingredient (INN), brand or ATC code, or `immunomod search TEXT`."
+        )
+
+
+class UnknownConditionError(UserError, LookupError):
+    """No condition in the knowledge base answers to this text."""
+
+    def __init__(self, query: str, suggestions: list[str]):
+        self.query = query
+        self.suggestions = suggestions
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"No condition named '{query}' in the knowledge base.{hint}")
+
+
+class KnowledgeBaseError(ImmunomodError):
+    """The compiled knowledge base cannot be used; the message says how to rebuild it."""

@@ -1,0 +1,125 @@
+"""Rich renderings of knowledge-base answers for people at a terminal.
+
+Each fact is printed with its source ids in brackets and, at the end, the list of sources
+with their titles and URLs, so every line on screen can be traced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from immunomod.knowledge.models import DrugRecord, Fact
+from immunomod.knowledge.store import DrugSummary
+
+_DIRECTION_STYLE = {"suppress": "cyan", "stimulate": "magenta", "mixed": "yellow"}
+_DIRECTION_PLAIN = {
+    "suppress": "calms the immune system",
+    "stimulate": "boosts the immune system",
+    "mixed": "boosts some parts of the immune system and calms others",
+}
+
+
+def _cite(f: Fact) -> str:
+    refs = ", ".join(str(s) for s in f.sources)
+    mark = "" if f.confidence == "high" else f"; {f.confidence} confidence"
+    inh = f"; from {f.inherited_from}" if f.inherited_from else ""
+    return f" [dim]\\[{refs}{mark}{inh}][/dim]"
+
+
+def _says(f: Any, patient: bool) -> str:
+    plain = getattr(f, "plain", None)
+    text = getattr(f, "text", None)
+    return str((plain if patient and plain else text) or plain or "")
+
+
+def render_drug(console: Console, rec: DrugRecord, patient: bool = False) -> None:
+    ing = rec.ingredient
+    style = _DIRECTION_STYLE[rec.direction]
+    head = Text.assemble(
+        (rec.inn, "bold"),
+        "  ",
+        (rec.direction.upper(), f"bold {style}"),
+        f"  {rec.class_.plain_name or rec.class_.name} · {rec.type.name}",
+    )
+    facts = Table.grid(padding=(0, 1))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column()
+    facts.add_row("What it does", _DIRECTION_PLAIN[rec.direction])
+    brands = ", ".join(sorted({b.name for b in ing.brands}))
+    if brands:
+        facts.add_row("Brands", brands)
+    if ing.biosimilars:
+        bios = sorted({n for b in ing.biosimilars for n in [b.proper_name or "", *b.brands] if n})
+        facts.add_row("Biosimilars", ", ".join(bios))
+    if not patient:
+        facts.add_row("ATC", ", ".join(rec.atc) or "—")
+        facts.add_row("Modality", rec.modality)
+    facts.add_row("How it works", _says(ing.mechanism, patient) + _cite(ing.mechanism))
+    facts.add_row(
+        "How it is given",
+        "; ".join(r.route + (f" ({', '.join(r.forms)})" if r.forms else "") for r in ing.routes),
+    )
+    if ing.indications:
+        facts.add_row("Treats", ", ".join(i.condition.replace("-", " ") for i in ing.indications))
+    sections: list[tuple[str, Sequence[Any]]] = [
+        ("Boxed warnings", ing.boxed_warnings),
+        ("Common side effects", ing.side_effects),
+        ("Serious risks", ing.serious_risks),
+        ("Tests before starting", ing.screening),
+        ("Monitoring", ing.monitoring),
+        ("Vaccines", ing.vaccines),
+        ("Pregnancy and breastfeeding", ing.pregnancy),
+        ("Time to effect", ing.time_to_effect),
+    ]
+    for title, items in sections:
+        for i, f in enumerate(items):
+            label = title if i == 0 else ""
+            lead = (
+                getattr(f, "title", None) or getattr(f, "test", None) or getattr(f, "effect", None)
+            )
+            if getattr(f, "effect", None) and patient and getattr(f, "plain", None):
+                lead = f.plain
+            body = _says(f, patient) if not getattr(f, "effect", None) else ""
+            freq = getattr(f, "frequency", None)
+            if freq is not None and not patient:
+                body = f"{body} ({freq})".strip()
+            text = f"[b]{lead}[/b]: {body}" if lead and body else str(lead or body)
+            facts.add_row(label, text + _cite(f))
+    summary = Text(ing.summary.plain)
+    console.print(Panel(Group(summary, Text(""), facts), title=head, title_align="left"))
+    table = Table("source", "title", "url", title="Sources", show_lines=False)
+    for sid, src in rec.sources.items():
+        table.add_row(sid, f"{src.title} ({src.publisher}, {src.year})", src.url)
+    console.print(table)
+
+
+def render_summaries(console: Console, title: str, rows: Sequence[DrugSummary]) -> None:
+    table = Table("ingredient", "direction", "class", "type", "matched", title=title)
+    for r in rows:
+        style = _DIRECTION_STYLE.get(r.direction, "")
+        table.add_row(r.inn, f"[{style}]{r.direction}[/]", r.class_id, r.type_id, r.matched or "")
+    if not rows:
+        console.print(f"[yellow]{title}: none found.[/yellow]")
+        return
+    console.print(table)
+
+
+def render_class_tree(console: Console, tree: dict[str, Any], extras: dict[str, Any]) -> None:
+    root = Tree("[bold]Immunomodulators[/bold]")
+    for direction, classes in tree.items():
+        style = _DIRECTION_STYLE.get(direction, "")
+        plain = extras.get("directions", {}).get(direction, {}).get("plain", "")
+        d = root.add(f"[bold {style}]{direction}[/] [dim]{plain}[/dim]")
+        for cid, cls in classes.items():
+            c = d.add(f"[bold]{cls['name']}[/bold] [dim]({cid}; taught as {cls['teaching_group']})")
+            for tid, typ in cls["types"].items():
+                members = ", ".join(typ["ingredients"]) or "[dim]none yet[/dim]"
+                c.add(f"{typ['name']} [dim]({tid})[/dim]: {members}")
+    console.print(root)

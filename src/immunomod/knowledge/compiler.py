@@ -1,0 +1,221 @@
+"""Compile the YAML sources into the SQLite file the package ships (``immunomod kb build``).
+
+The database holds each ingredient's effective record as JSON, a name index (plain table and
+FTS5) and the taxonomy, conditions and sources. Its ``content_hash`` is a SHA-256 over the
+canonical JSON of everything stored, so the same sources always give the same hash whatever
+the SQLite version; ``kb stats`` prints it and the store checks it on open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from immunomod.knowledge.loader import DEFAULT_DATA_DIR, Problem, SourceTree
+from immunomod.knowledge.merge import effective
+from immunomod.knowledge.models import (
+    ClassRef,
+    DrugRecord,
+    Fact,
+    SourceRef,
+    Taxonomy,
+    TypeRef,
+)
+from immunomod.knowledge.normalise import name_key
+from immunomod.knowledge.store import DEFAULT_DB, SCHEMA_VERSION
+from immunomod.knowledge.validate import validate, walk
+
+_DDL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sources (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE classes (id TEXT PRIMARY KEY, direction TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE conditions (id TEXT PRIMARY KEY, name TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE condition_names (key TEXT NOT NULL, condition_id TEXT NOT NULL,
+                              PRIMARY KEY (key, condition_id));
+CREATE TABLE ingredients (
+  id TEXT PRIMARY KEY, inn TEXT NOT NULL, direction TEXT NOT NULL,
+  class_id TEXT NOT NULL, type_id TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE names (key TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+                    ingredient_id TEXT NOT NULL, compact TEXT NOT NULL,
+                    PRIMARY KEY (key, ingredient_id, kind));
+CREATE INDEX names_compact ON names (compact);
+CREATE TABLE atc (code TEXT NOT NULL, ingredient_id TEXT NOT NULL,
+                  PRIMARY KEY (code, ingredient_id));
+CREATE TABLE memberships (class_id TEXT NOT NULL, type_id TEXT, ingredient_id TEXT NOT NULL);
+CREATE TABLE indications (condition_id TEXT NOT NULL, ingredient_id TEXT NOT NULL,
+                          PRIMARY KEY (condition_id, ingredient_id));
+CREATE VIRTUAL TABLE names_fts USING fts5(name, ingredient_id UNINDEXED,
+                                          tokenize = 'unicode61 remove_diacritics 2');
+"""
+
+
+class BuildError(Exception):
+    """The sources have problems; nothing was written."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s) in the knowledge-base sources")
+
+
+def canonical(obj: Any) -> str:
+    """Deterministic JSON for hashing and storage."""
+    obj = to_jsonable_python(obj, by_alias=True, exclude_none=True)
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def build_records(tree: SourceTree) -> dict[str, DrugRecord]:
+    """Effective, self-contained records for every ingredient (the tree must be valid)."""
+    tax = tree.taxonomy
+    assert tax is not None, "validate before building"
+    out = {}
+    for iid, ing in sorted(tree.ingredients.items()):
+        eff = effective(ing, tree.derived.get(iid), tax)
+        cls = tax.classes[eff.classification.class_]
+        typ = cls.types[eff.classification.type]
+        cited = sorted({ref.id for _, ref in walk(eff) if isinstance(ref, SourceRef)})
+        out[iid] = DrugRecord(
+            id=iid,
+            inn=eff.inn,
+            direction=eff.classification.direction,
+            class_=ClassRef(
+                id=eff.classification.class_,
+                name=cls.name,
+                plain_name=cls.plain_name,
+                direction=cls.direction,
+                teaching_group=cls.teaching_group,
+            ),
+            type=TypeRef(id=eff.classification.type, name=typ.name, plain_name=typ.plain_name),
+            modality=eff.classification.modality,
+            atc=list(eff.atc.codes) if eff.atc else [],
+            ingredient=eff,
+            sources={sid: tree.sources[sid] for sid in cited},
+        )
+    return out
+
+
+def count_facts(tree: SourceTree) -> tuple[int, int]:
+    """(facts, facts whose every source is registered) over the facts *as stated* in the sources.
+
+    Inherited copies are not counted again: the TNF-inhibitor box is one fact, not ten.
+    """
+    stated: list[Any] = [*tree.ingredients.values(), *tree.derived.values()]
+    if tree.taxonomy is not None:
+        stated += [tree.taxonomy]
+    facts = [v for obj in stated for _, v in walk(obj) if isinstance(v, Fact)]
+    cited = [f for f in facts if f.sources and all(s.id in tree.sources for s in f.sources)]
+    return len(facts), len(cited)
+
+
+def _taxonomy_json(tax: Taxonomy, cid: str) -> str:
+    return canonical(tax.classes[cid])
+
+
+def compile_tree(tree: SourceTree, db_path: Path) -> dict[str, Any]:
+    """Write ``db_path`` from a valid tree atomically; return the stats stored in ``meta``."""
+    tax = tree.taxonomy
+    assert tax is not None
+    records = build_records(tree)
+    hasher = hashlib.sha256()
+    hasher.update(canonical(tax).encode())
+    for sid in sorted(tree.sources):
+        hasher.update(canonical(tree.sources[sid]).encode())
+    for cid in sorted(tree.conditions):
+        hasher.update(canonical(tree.conditions[cid]).encode())
+    for iid in sorted(records):
+        hasher.update(canonical(records[iid]).encode())
+    facts, with_source = count_facts(tree)
+    stats: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "ingredients": len(records),
+        "classes": len(tax.classes),
+        "types": sum(len(c.types) for c in tax.classes.values()),
+        "conditions": len(tree.conditions),
+        "sources": len(tree.sources),
+        "facts": facts,
+        "facts_with_source": with_source,
+        "names": 0,
+        "content_hash": hasher.hexdigest(),
+    }
+    tmp = db_path.with_suffix(".sqlite.tmp")
+    tmp.unlink(missing_ok=True)
+    con = sqlite3.connect(tmp)
+    try:
+        con.executescript(_DDL)
+        con.executemany(
+            "INSERT INTO sources VALUES (?, ?)",
+            [(sid, canonical(s)) for sid, s in sorted(tree.sources.items())],
+        )
+        con.executemany(
+            "INSERT INTO classes VALUES (?, ?, ?)",
+            [
+                (cid, c.direction, _taxonomy_json(tax, cid))
+                for cid, c in sorted(tax.classes.items())
+            ],
+        )
+        con.execute(
+            "INSERT INTO meta VALUES ('taxonomy', ?)",
+            (canonical({"directions": tax.directions, "glossary": tax.glossary}),),
+        )
+        cond_rows, cond_names = [], set()
+        for cid, cond in sorted(tree.conditions.items()):
+            cond_rows.append((cid, cond.name, canonical(cond)))
+            for n in [cid, cond.name, *(cond.plain_name or "",), *cond.synonyms]:
+                if n:
+                    cond_names.add((name_key(n), cid))
+        con.executemany("INSERT INTO conditions VALUES (?, ?, ?)", cond_rows)
+        con.executemany("INSERT INTO condition_names VALUES (?, ?)", sorted(cond_names))
+        names = set()
+        for iid, rec in records.items():
+            ing = rec.ingredient
+            con.execute(
+                "INSERT INTO ingredients VALUES (?, ?, ?, ?, ?, ?)",
+                (iid, rec.inn, rec.direction, rec.class_.id, rec.type.id, canonical(rec)),
+            )
+            for name, kind in [(iid, "id"), *ing.all_names()]:
+                names.add((name_key(name), name, kind, iid))
+            con.executemany("INSERT OR IGNORE INTO atc VALUES (?, ?)", [(c, iid) for c in rec.atc])
+            con.execute(
+                "INSERT INTO memberships VALUES (?, ?, ?)", (rec.class_.id, rec.type.id, iid)
+            )
+            for also in ing.classification.also:
+                acls, _, atype = also.partition("/")
+                con.execute("INSERT INTO memberships VALUES (?, ?, ?)", (acls, atype or None, iid))
+            con.executemany(
+                "INSERT OR IGNORE INTO indications VALUES (?, ?)",
+                [(ind.condition, iid) for ind in ing.indications],
+            )
+        rows = sorted(names)
+        con.executemany(
+            "INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?, ?)",
+            [(*row, row[0].replace(" ", "")) for row in rows],
+        )
+        con.executemany(
+            "INSERT INTO names_fts (name, ingredient_id) VALUES (?, ?)",
+            sorted({(n, i) for _, n, _, i in rows}),
+        )
+        stats["names"] = con.execute("SELECT count(*) FROM names").fetchone()[0]
+        con.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("stats", canonical(stats)), ("content_hash", stats["content_hash"])],
+        )
+        con.commit()
+    finally:
+        con.close()
+    tmp.replace(db_path)  # atomic: a reader never sees a half-written file
+    return stats
+
+
+def build(data_dir: Path = DEFAULT_DATA_DIR, db_path: Path = DEFAULT_DB) -> dict[str, Any]:
+    """Validate the sources and compile them; raise :class:`BuildError` if any problem."""
+    tree, problems = validate(data_dir)
+    if problems:
+        raise BuildError(problems)
+    return compile_tree(tree, db_path)
+
+
+__all__ = ["DEFAULT_DB", "SCHEMA_VERSION", "BuildError", "build", "compile_tree"]

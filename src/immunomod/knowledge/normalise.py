@@ -1,0 +1,20 @@
+"""Normalising names for lookup: the same key for "Humira®", "HUMIRA" and " humira ".
+
+>>> name_key("Ciclosporin-A ®")
+'ciclosporin a'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_MARKS = re.compile(r"[®™©℠]")
+_SEPARATORS = re.compile(r"[\s\-_‐-―/,.;:()\[\]{}'\"`]+")
+
+
+def name_key(name: str) -> str:
+    """Case-folded, accent-free, NFKC text with punctuation and hyphens turned into spaces."""
+    text = unicodedata.normalize("NFKC", _MARKS.sub("", name))
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _SEPARATORS.sub(" ", text.casefold()).strip()
