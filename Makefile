@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
+LINT_PATHS := $(wildcard src tests benchmarks scripts)
 
 .PHONY: demo test lint typecheck unit kb validate bench clean
 
@@ -34,8 +35,8 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev lint typecheck unit
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src

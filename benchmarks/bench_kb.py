@@ -23,7 +23,7 @@ RESULTS = Path(__file__).parent / "results" / "kb.json"
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def cli_cold_start(runs: int = 30) -> dict[str, float]:
@@ -44,7 +44,7 @@ def library_get(rounds: int = 2000) -> dict[str, float]:
     kb.get("humira")
     first_ms = (time.perf_counter() - t0) * 1000
     names = [s.inn for s in kb.store().all_summaries()]
-    queries = names + ["Humira", "L04AB04", "HUMIRA ", "adalimumab"]
+    queries = [*names, "Humira", "L04AB04", "HUMIRA ", "adalimumab"]
     times = []
     for i in range(rounds):
         q = queries[i % len(queries)]

@@ -123,3 +123,9 @@ def render_class_tree(console: Console, tree: dict[str, Any], extras: dict[str, 
                 members = ", ".join(typ["ingredients"]) or "[dim]none yet[/dim]"
                 c.add(f"{typ['name']} [dim]({tid})[/dim]: {members}")
     console.print(root)
+    glossary = extras.get("glossary", {})
+    if glossary:
+        table = Table("term", "what it means", title="Words to know", show_lines=True)
+        for term, fact in glossary.items():
+            table.add_row(term.replace("-", " "), f"{fact['plain']}\n[dim]{fact['text']}[/dim]")
+        console.print(table)

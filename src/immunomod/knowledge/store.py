@@ -114,8 +114,9 @@ class Store:
     def get(self, name_or_code: str) -> DrugRecord:
         """The ingredient any of whose names (or whose level-5 ATC code) is ``name_or_code``."""
         ids = self._ids_for_name(name_or_code)
-        if not ids and ATC_LEVEL5.match(name_or_code.strip().upper()):
-            ids = self._ids_for_atc(name_or_code)
+        code = name_key(name_or_code).upper().replace(" ", "")
+        if not ids and ATC_LEVEL5.match(code):
+            ids = self._ids_for_atc(code)
         if len(ids) == 1:
             return self.record(ids[0])
         if len(ids) > 1:
