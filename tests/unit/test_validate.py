@@ -82,3 +82,26 @@ def test_short_patient_fragments_are_scored_together(kb_dir: Path) -> None:
     path.write_text(text)
     _, problems = validate(kb_dir)
     assert [p.code for p in problems] == ["reading-grade"]
+
+
+def test_cross_check_only_sources_cannot_be_cited(kb_dir: Path) -> None:
+    """Facts from non-commercial data (SIDER) must not ship: the validator refuses them."""
+    reg = kb_dir / "sources" / "core.yaml"
+    reg.write_text(
+        reg.read_text() + "- id: sider-test\n  title: SIDER\n  publisher: EMBL\n  year: 2015\n"
+        "  url: http://sideeffects.embl.de/\n  accessed: 2026-11-25\n  kind: database\n"
+        "  shippable: false\n"
+    )
+    drug = kb_dir / "drugs" / "betamab.yaml"
+    drug.write_text(
+        drug.read_text()
+        .replace("  targets", "  targets")
+        .replace(
+            "mechanism:\n  text: Blocks PD-1 on T cells.\n  plain: It takes the brakes off immune cells.\n"
+            "  sources: [label-a]",
+            "mechanism:\n  text: Blocks PD-1 on T cells.\n  plain: It takes the brakes off immune cells.\n"
+            "  sources: [sider-test]",
+        )
+    )
+    _, problems = validate(kb_dir)
+    assert [p.code for p in problems] == ["unshippable-source"]

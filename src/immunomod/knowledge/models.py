@@ -191,6 +191,9 @@ class Source(Model):
     kind: Literal["guideline", "label", "database", "review", "regulator", "article", "book"]
     licence: str | None = None
     aliases: list[str] = Field(default_factory=list, description="Keys used in the fact sheet.")
+    #: False for sources whose licence forbids shipping facts taken from them (non-commercial
+    #: data such as SIDER): they may be consulted to cross-check, never cited by a fact.
+    shippable: bool = True
     note: str | None = None
 
 

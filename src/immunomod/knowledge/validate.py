@@ -4,6 +4,7 @@ Each check returns :class:`~immunomod.knowledge.loader.Problem` rows with ``file
 is wrong and how to fix it. The checks, by code:
 
 ``unknown-source``       a fact cites an id that is not in ``sources/``
+``unshippable-source``   a fact cites a cross-check-only source (non-commercial licence)
 ``missing-field``        a required field is absent (from the schema)
 ``duplicate-name``       a name or brand is claimed by two ingredients
 ``bad-atc``              an ATC code is not a well-formed level-5 code
@@ -90,6 +91,13 @@ def check_sources_units_and_text(tree: SourceTree) -> list[Problem]:
                     Problem(doc.file, doc.line(path), "unknown-source",
                             f"source id '{value.id}' is not in the sources registry",
                             "add it to a file in sources/ or use a registered id")
+                )  # fmt: skip
+            elif isinstance(value, SourceRef) and not tree.sources[value.id].shippable:
+                out.append(
+                    Problem(doc.file, doc.line(path), "unshippable-source",
+                            f"'{value.id}' may only be used to cross-check (its licence does "
+                            "not allow shipping facts taken from it)",
+                            "cite the primary source (e.g. the label) instead")
                 )  # fmt: skip
             elif isinstance(value, Quantity):
                 if value.unit is None:
