@@ -93,15 +93,9 @@ def test_cross_check_only_sources_cannot_be_cited(kb_dir: Path) -> None:
         "  shippable: false\n"
     )
     drug = kb_dir / "drugs" / "betamab.yaml"
-    drug.write_text(
-        drug.read_text()
-        .replace("  targets", "  targets")
-        .replace(
-            "mechanism:\n  text: Blocks PD-1 on T cells.\n  plain: It takes the brakes off immune cells.\n"
-            "  sources: [label-a]",
-            "mechanism:\n  text: Blocks PD-1 on T cells.\n  plain: It takes the brakes off immune cells.\n"
-            "  sources: [sider-test]",
-        )
-    )
+    old = "  text: Blocks PD-1 on T cells.\n  plain: It takes the brakes off immune cells.\n"
+    text = drug.read_text()
+    assert old + "  sources: [label-a]" in text
+    drug.write_text(text.replace(old + "  sources: [label-a]", old + "  sources: [sider-test]"))
     _, problems = validate(kb_dir)
     assert [p.code for p in problems] == ["unshippable-source"]
