@@ -21,6 +21,7 @@ from immunomod.knowledge.models import (
     Source,
     TaxonClass,
     Taxonomy,
+    TaxonType,
 )
 
 Path_ = tuple[str | int, ...]
@@ -206,7 +207,7 @@ def load_tree(root: Path = DEFAULT_DATA_DIR) -> SourceTree:
         cls, probs = parse(TaxonClass, doc, doc.data)
         tree.problems += probs
         if cls is not None:
-            classes[cid] = cls
+            classes[cid] = _with_type_files(cls, cid, root, tree)
     tax_doc = read("taxonomy.yaml")
     if tax_doc is not None:
         tree.docs["taxonomy"] = tax_doc
@@ -267,6 +268,31 @@ def load_tree(root: Path = DEFAULT_DATA_DIR) -> SourceTree:
                     continue
                 tree.derived[iid] = dn
     return tree
+
+
+def _with_type_files(cls: TaxonClass, cid: str, root: Path, tree: SourceTree) -> TaxonClass:
+    """Add the types in ``classes/<class>/<type>.yaml`` (one file per type keeps big classes
+    such as biologics editable by several curators at once)."""
+    types = dict(cls.types)
+    for path in sorted((root / "classes" / cid).glob("*.yaml")):
+        doc, probs = read_yaml(path, root)
+        tree.problems += probs
+        if doc is None:
+            continue
+        tid = path.stem
+        typ, probs = parse(TaxonType, doc, doc.data)
+        tree.problems += probs
+        if typ is None:
+            continue
+        if tid in types:
+            tree.problems.append(
+                Problem(doc.file, 1, "duplicate-type",
+                        f"type '{tid}' is defined in classes/{cid}.yaml and in this file",
+                        "keep one definition")
+            )  # fmt: skip
+        tree.docs[f"type:{cid}/{tid}"] = doc
+        types[tid] = typ
+    return cls.model_copy(update={"types": types})
 
 
 def _as_list(doc: Located, tree: SourceTree) -> list[Any]:

@@ -76,7 +76,14 @@ def _documents(tree: SourceTree) -> Iterator[tuple[Located, BaseModel | dict[str
         if key.startswith("drug:"):
             yield doc, tree.ingredients[key[5:]]
         elif key.startswith("class:") and tree.taxonomy and key[6:] in tree.taxonomy.classes:
-            yield doc, tree.taxonomy.classes[key[6:]]
+            cls = tree.taxonomy.classes[key[6:]]
+            # types from their own files are checked with their own file's lines
+            own = {t for t in cls.types if f"type:{key[6:]}/{t}" not in tree.docs}
+            yield doc, cls.model_copy(update={"types": {t: cls.types[t] for t in own}})
+        elif key.startswith("type:") and tree.taxonomy:
+            cid, _, tid = key[5:].partition("/")
+            if cid in tree.taxonomy.classes and tid in tree.taxonomy.classes[cid].types:
+                yield doc, tree.taxonomy.classes[cid].types[tid]
         elif key == "taxonomy" and tree.taxonomy:
             yield doc, {"directions": tree.taxonomy.directions, "glossary": tree.taxonomy.glossary}
 
