@@ -101,3 +101,12 @@ def test_kb_validate_fails_on_each_defect(tmp_path: Path, fixture: str) -> None:
 def test_kb_validate_passes_on_the_shipped_sources() -> None:
     res = run("kb", "validate")
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_kb_coverage_json_has_the_promised_shape() -> None:
+    res = run("kb", "coverage", "--json", "--part", "1")
+    assert res.returncode == 0, res.stderr
+    cov = json.loads(res.stdout)
+    assert set(cov) >= {"in_scope", "present", "missing", "fields_missing", "excluded"}
+    assert cov["in_scope"] >= 150  # L04 (112) + H02AB (17) + the other part-1 codes
+    assert all(e["reason"] for e in cov["excluded"])

@@ -143,6 +143,32 @@ def kb_stats(as_json: bool = JSON_OPT) -> None:
     _console().print(table)
 
 
+@kb_app.command("coverage")
+def kb_coverage(
+    as_json: bool = JSON_OPT,
+    part: int | None = typer.Option(None, help="1 = suppressants (issue 2/9), 2 = stimulants."),
+    group: str | None = typer.Option(None, help="Scope group, e.g. L04, H02AB, L03."),
+) -> None:
+    """Compare the knowledge base with the in-scope ATC codes; list unexplained field gaps."""
+    from immunomod import kb
+
+    cov = kb.store().coverage(part=part, group=group)
+    if as_json:
+        _print_json(cov)
+        return
+    from rich.table import Table
+
+    table = Table("group", "in scope", "present", "missing", title="Knowledge-base coverage")
+    for gid, g in cov["by_group"].items():
+        table.add_row(gid, str(g["in_scope"]), str(g["present"]), ", ".join(g["missing"]))
+    console = _console()
+    console.print(table)
+    console.print(
+        f"{len(cov['excluded'])} code(s) excluded with a reason; "
+        f"{len(cov['fields_missing'])} ingredient(s) with unexplained field gaps."
+    )
+
+
 @kb_app.command("validate")
 def kb_validate(
     data: Path | None = typer.Option(None, help="Data folder (default: the package's own)."),

@@ -49,6 +49,7 @@ CREATE TABLE atc (code TEXT NOT NULL, ingredient_id TEXT NOT NULL,
 CREATE TABLE memberships (class_id TEXT NOT NULL, type_id TEXT, ingredient_id TEXT NOT NULL);
 CREATE TABLE indications (condition_id TEXT NOT NULL, ingredient_id TEXT NOT NULL,
                           PRIMARY KEY (condition_id, ingredient_id));
+CREATE TABLE scope (code TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE VIRTUAL TABLE names_fts USING fts5(name, ingredient_id UNINDEXED,
                                           tokenize = 'unicode61 remove_diacritics 2');
 """
@@ -128,6 +129,8 @@ def compile_tree(tree: SourceTree, db_path: Path) -> dict[str, Any]:
         hasher.update(canonical(tree.conditions[cid]).encode())
     for iid in sorted(records):
         hasher.update(canonical(records[iid]).encode())
+    if tree.scope is not None:
+        hasher.update(canonical(tree.scope).encode())
     facts, with_source = count_facts(tree)
     stats: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -189,6 +192,12 @@ def compile_tree(tree: SourceTree, db_path: Path) -> dict[str, Any]:
                 "INSERT OR IGNORE INTO indications VALUES (?, ?)",
                 [(ind.condition, iid) for ind in ing.indications],
             )
+        if tree.scope is not None:
+            con.executemany(
+                "INSERT INTO scope VALUES (?, ?)",
+                [(c.code, canonical(c)) for c in tree.scope.codes],
+            )
+            stats["scope_codes"] = len(tree.scope.codes)
         rows = sorted(names)
         con.executemany(
             "INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?, ?)",

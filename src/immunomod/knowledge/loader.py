@@ -18,6 +18,7 @@ from immunomod.knowledge.models import (
     Condition,
     DerivedNames,
     Ingredient,
+    Scope,
     Source,
     TaxonClass,
     Taxonomy,
@@ -137,6 +138,7 @@ class SourceTree:
     conditions: dict[str, Condition] = field(default_factory=dict)
     ingredients: dict[str, Ingredient] = field(default_factory=dict)
     derived: dict[str, DerivedNames] = field(default_factory=dict)
+    scope: Scope | None = None
     docs: dict[str, Located] = field(default_factory=dict)  # key: "class:<id>", "drug:<id>" …
     source_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -247,6 +249,15 @@ def load_tree(root: Path = DEFAULT_DATA_DIR) -> SourceTree:
             )  # fmt: skip
         tree.docs[f"drug:{ing.id}"] = doc
         tree.ingredients[ing.id] = ing
+    scope_path = root / "scope.yaml"
+    if scope_path.exists():
+        scope_doc, probs = read_yaml(scope_path, root)
+        tree.problems += probs
+        if scope_doc is not None:
+            tree.docs["scope"] = scope_doc
+            tree.scope, probs = parse(Scope, scope_doc, scope_doc.data)
+            tree.problems += probs
+
     derived_path = root / "derived" / "names.yaml"
     if derived_path.exists():
         der_doc, probs = read_yaml(derived_path, root)

@@ -414,6 +414,31 @@ class Ingredient(InheritableFacts):
         return out
 
 
+class ScopeGroup(Model):
+    id: str
+    prefix: str
+    part: int
+    why: str
+    exclude: dict[str, str] = Field(default_factory=dict)
+    only: list[str] = Field(default_factory=list)
+
+
+class ScopeCode(Model):
+    code: str
+    name: str
+    group: str
+    part: int
+    status: Literal["in-scope", "excluded"]
+    reason: str | None = None
+
+
+class Scope(Model):
+    """Which ATC codes the knowledge base must cover (``data/scope.yaml``, generated)."""
+
+    groups: list[ScopeGroup]
+    codes: list[ScopeCode]
+
+
 class DerivedNames(Model):
     """What ``scripts/derive_names.py`` derives for one ingredient from the reference data."""
 

@@ -16,12 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from immunomod.errors import KnowledgeBaseError, UnknownConditionError, UnknownDrugError
-from immunomod.knowledge.models import ATC_LEVEL5, Condition, DrugRecord, Source, TaxonClass
+from immunomod.knowledge.models import (
+    ATC_LEVEL5,
+    Condition,
+    DrugRecord,
+    ScopeCode,
+    Source,
+    TaxonClass,
+)
 from immunomod.knowledge.normalise import name_key
 
 DEFAULT_DB = Path(__file__).parent / "kb.sqlite"
 #: Bump when the table layout changes; the store refuses a file of another version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _ATC_ANY = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")
 
 
@@ -263,6 +270,18 @@ class Store:
     def all_summaries(self) -> list[DrugSummary]:
         rows = self._con.execute("SELECT id FROM ingredients ORDER BY id").fetchall()
         return [s for s in (self._summary(r[0]) for r in rows) if s]
+
+    def coverage(self, part: int | None = None, group: str | None = None) -> dict[str, Any]:
+        """Scope codes present and unexplained field gaps (see :mod:`.coverage`)."""
+        from immunomod.knowledge.coverage import coverage
+
+        scope = [
+            ScopeCode.model_validate_json(js)
+            for (js,) in self._con.execute("SELECT json FROM scope ORDER BY code")
+        ]
+        owner = dict(self._con.execute("SELECT code, min(ingredient_id) FROM atc GROUP BY code"))
+        records = [self.record(s.id) for s in self.all_summaries()]
+        return coverage(scope, owner, records, part=part, group=group)
 
     def stats(self) -> dict[str, Any]:
         row = self._con.execute("SELECT value FROM meta WHERE key = 'stats'").fetchone()
