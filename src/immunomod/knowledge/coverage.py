@@ -56,11 +56,12 @@ def coverage(
         else:
             g["missing"].append(c.code)
     scoped_ids = {atc_owner[c.code] for c in in_scope if c.code in atc_owner}
+    everything = part is None and group is None
     gaps = {}
     for rec in records:
-        if (part is None and group is None) or rec.id in scoped_ids:
-            if fm := fields_missing(rec):
-                gaps[rec.id] = fm
+        fm = fields_missing(rec) if everything or rec.id in scoped_ids else []
+        if fm:
+            gaps[rec.id] = fm
     return {
         "in_scope": len(in_scope),
         "present": len(in_scope) - len(missing),
