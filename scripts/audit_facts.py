@@ -30,7 +30,7 @@ def facts_of_ingredients(part: int | None) -> list[tuple[str, str, Fact]]:
     for s in kb.store().all_summaries():
         rec = kb.get(s.id)
         is_part2 = rec.class_.id in PART2_CLASSES
-        if part == 1 and is_part2 or part == 2 and not is_part2:
+        if (part == 1 and is_part2) or (part == 2 and not is_part2):
             continue
         for path, value in walk(rec.ingredient):
             if isinstance(value, Fact) and value.inherited_from is None:
