@@ -77,6 +77,35 @@ def search(text: str, as_json: bool = JSON_OPT, limit: int = 20) -> None:
 
 
 @app.command()
+def resolve(
+    text: str | None = typer.Argument(None, help="A name, product string or note."),
+    as_json: bool = JSON_OPT,
+    fmt: str = typer.Option(
+        "table", "--format", help="'table', 'json', or 'jsonl' (one text per stdin line)."
+    ),
+) -> None:
+    """Resolve drug names in a text: ingredient, status, confidence, context and sig."""
+    from immunomod.names import resolve as resolve_text
+
+    if fmt == "jsonl":
+        from immunomod.interfaces.streams import resolve_jsonl
+
+        resolve_jsonl(sys.stdin.buffer, sys.stdout)
+        return
+    if text is None:
+        raise typer.BadParameter("give TEXT, or use --format jsonl with lines on stdin")
+    res = resolve_text(text)
+    if as_json or fmt == "json":
+        _print_json(res.as_json())
+    else:
+        from immunomod.interfaces.render import render_resolution
+
+        render_resolution(_console(), res)
+    if res.error or not res.matches:
+        raise typer.Exit(2)
+
+
+@app.command()
 def classes(as_json: bool = JSON_OPT) -> None:
     """The class tree: direction -> class -> type -> ingredients."""
     from immunomod import kb

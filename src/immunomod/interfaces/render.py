@@ -129,3 +129,31 @@ def render_class_tree(console: Console, tree: dict[str, Any], extras: dict[str, 
         for term, fact in glossary.items():
             table.add_row(term.replace("-", " "), f"{fact['plain']}\n[dim]{fact['text']}[/dim]")
         console.print(table)
+
+
+def render_resolution(console: Console, res: Any) -> None:
+    if res.error:
+        console.print(f"[red]Error:[/red] {res.error}")
+        return
+    table = Table(
+        "text", "ingredient", "status", "conf.", "context", "route", "sig", title=res.input[:80]
+    )
+    for m in res.matches:
+        name = m.ingredient or ", ".join(c.ingredient for c in m.candidates) or "?"
+        style = "green" if m.status == "unique" else "yellow" if m.immunomodulator else "dim"
+        sig = ""
+        if m.sig:
+            s = m.sig
+            sig = " ".join(str(x) for x in (s.dose, s.unit, s.frequency) if x is not None)
+            if s.amount_per_day is not None:
+                sig += f" (= {s.amount_per_day:g} {s.unit}/day)"
+        route = (m.route or "") + (" (local)" if m.local else "")
+        table.add_row(
+            m.matched_text, f"[{style}]{name}[/]", m.status, f"{m.confidence:.2f}", m.context,
+            route, sig,
+        )  # fmt: skip
+    if not res.matches:
+        hint = f" Did you mean: {', '.join(res.suggestions)}?" if res.suggestions else ""
+        console.print(f"[yellow]No drug names found.{hint}[/yellow]")
+        return
+    console.print(table)

@@ -8,6 +8,7 @@ the SQLite version; ``kb stats`` prints it and the store checks it on open.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import sqlite3
@@ -50,6 +51,9 @@ CREATE TABLE memberships (class_id TEXT NOT NULL, type_id TEXT, ingredient_id TE
 CREATE TABLE indications (condition_id TEXT NOT NULL, ingredient_id TEXT NOT NULL,
                           PRIMARY KEY (condition_id, ingredient_id));
 CREATE TABLE scope (code TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE brand_routes (key TEXT NOT NULL, ingredient_id TEXT NOT NULL, routes TEXT NOT NULL);
+CREATE TABLE other_names (key TEXT PRIMARY KEY, name TEXT NOT NULL, drugbank_id TEXT NOT NULL,
+                          compact TEXT NOT NULL);
 CREATE VIRTUAL TABLE names_fts USING fts5(name, ingredient_id UNINDEXED,
                                           tokenize = 'unicode61 remove_diacritics 2');
 """
@@ -112,6 +116,20 @@ def count_facts(tree: SourceTree) -> tuple[int, int]:
     return len(facts), len(cited)
 
 
+def read_other_drugs(root: Path) -> list[tuple[str, str, str]]:
+    """(key, name, DrugBank id) of non-immunomodulator drugs (``derived/other_drugs.tsv``)."""
+    path = root / "derived" / "other_drugs.tsv"
+    if not path.exists():
+        return []
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
+    out: dict[str, tuple[str, str, str]] = {}
+    for row in csv.DictReader(lines, delimiter="\t"):
+        key = name_key(row["name"])
+        if key:
+            out.setdefault(key, (key, row["name"], row["drugbank_id"]))
+    return [out[k] for k in sorted(out)]
+
+
 def _taxonomy_json(tax: Taxonomy, cid: str) -> str:
     return canonical(tax.classes[cid])
 
@@ -131,6 +149,8 @@ def compile_tree(tree: SourceTree, db_path: Path) -> dict[str, Any]:
         hasher.update(canonical(records[iid]).encode())
     if tree.scope is not None:
         hasher.update(canonical(tree.scope).encode())
+    others = read_other_drugs(tree.root)
+    hasher.update(canonical(others).encode())
     facts, with_source = count_facts(tree)
     stats: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -181,6 +201,10 @@ def compile_tree(tree: SourceTree, db_path: Path) -> dict[str, Any]:
             )
             for name, kind in [(iid, "id"), *ing.all_names()]:
                 names.add((name_key(name), name, kind, iid))
+            con.executemany(
+                "INSERT INTO brand_routes VALUES (?, ?, ?)",
+                [(name_key(b.name), iid, ",".join(b.routes)) for b in ing.brands if b.routes],
+            )
             con.executemany("INSERT OR IGNORE INTO atc VALUES (?, ?)", [(c, iid) for c in rec.atc])
             con.execute(
                 "INSERT INTO memberships VALUES (?, ?, ?)", (rec.class_.id, rec.type.id, iid)
@@ -198,6 +222,11 @@ def compile_tree(tree: SourceTree, db_path: Path) -> dict[str, Any]:
                 [(c.code, canonical(c)) for c in tree.scope.codes],
             )
             stats["scope_codes"] = len(tree.scope.codes)
+        con.executemany(
+            "INSERT OR IGNORE INTO other_names VALUES (?, ?, ?, ?)",
+            [(k, n, d, k.replace(" ", "")) for k, n, d in others],
+        )
+        stats["other_drug_names"] = len(others)
         rows = sorted(names)
         con.executemany(
             "INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?, ?)",

@@ -1,0 +1,35 @@
+"""Streaming interfaces: one JSON object out per line in, in order, whatever the line holds."""
+
+from __future__ import annotations
+
+import json
+from typing import BinaryIO, TextIO
+
+from immunomod.names import resolve
+from immunomod.names.models import Resolution
+
+
+def resolve_jsonl(inp: BinaryIO, out: TextIO) -> int:
+    """Resolve each line of ``inp``; write one JSON line per input line; return lines read.
+
+    A bad line (invalid UTF-8, empty, too long, control characters) gets an ``error`` on its
+    own output line and the stream goes on: nothing is dropped or merged.
+    """
+    n = 0
+    for raw in inp:
+        n += 1
+        line = raw[:-1] if raw.endswith(b"\n") else raw
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            res = Resolution(
+                input=line.decode("utf-8", errors="replace"),
+                error=f"line {n} is not valid UTF-8 (byte {exc.start}): re-encode it as UTF-8",
+            )
+        else:
+            res = resolve(text)
+        out.write(json.dumps(res.as_json(), ensure_ascii=False) + "\n")
+    out.flush()
+    return n

@@ -1,0 +1,68 @@
+"""What a mention means in its sentence: current, stopped, historical, negated, allergy, planned.
+
+A NegEx-style reading: cue phrases from ``lexicon.toml`` scope over the mentions that follow
+them in the same clause, within a few words, unless a word such as "but" or "now" ends the
+scope first; "stopped" and the like may also follow the name ("prednisone stopped in May").
+Allergy cues scope over the whole clause, because allergy lists are long.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from immunomod.names.lexicon import LEXICON
+from immunomod.names.models import Context
+
+_CLAUSE_END = re.compile(r"[.;\n|!?]|\bbut\b|\bhowever\b|\bwhereas\b", re.I)
+_SCOPE_BREAK = re.compile(
+    r"\b(now|currently|on|taking|takes|started|continues|continuing|remains|and is|restarted)\b",
+    re.I,
+)
+#: Words a pre-cue may be from its mention (NegEx uses a window of about five words).
+WINDOW_WORDS = 6
+_PRIORITY: tuple[Context, ...] = ("allergy", "negated", "stopped", "historical", "planned")
+
+
+@cache
+def _cue_re(kind: str) -> re.Pattern[str]:
+    cues = sorted(LEXICON.context[kind], key=len, reverse=True)
+    return re.compile(r"(?<![\w'])(" + "|".join(re.escape(c) for c in cues) + r")(?![\w'])", re.I)
+
+
+def _breaks_scope(between: str) -> bool:
+    """A scope-ending word after the first word ("no history of TB, on methotrexate");
+    right after the cue it belongs to the cue ("previously on", "denies taking")."""
+    words = between.split()
+    return any(_SCOPE_BREAK.fullmatch(w.strip(",")) for w in words[1:])
+
+
+def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Start and end of the clause that holds ``text[start:end]``."""
+    left = 0
+    for m in _CLAUSE_END.finditer(text, 0, start):
+        left = m.end()
+    m2 = _CLAUSE_END.search(text, end)
+    return left, (m2.start() if m2 else len(text))
+
+
+def mention_context(text: str, start: int, end: int) -> Context:
+    """The context of the mention ``text[start:end]`` (``current`` when no cue applies)."""
+    left, right = clause_bounds(text, start, end)
+    before = text[left:start]
+    found: set[Context] = set()
+    if _cue_re("allergy").search(before):
+        found.add("allergy")
+    for kind in ("negated", "stopped", "historical", "planned"):
+        for m in _cue_re(kind).finditer(before):
+            between = before[m.end() :]
+            if len(between.split()) <= WINDOW_WORDS and not _breaks_scope(between):
+                found.add(kind)
+    after = text[end:right]
+    m_post = _cue_re("stopped_post").search(after)
+    if m_post and len(after[: m_post.start()].split()) <= 3:
+        found.add("stopped")
+    for kind in _PRIORITY:
+        if kind in found:
+            return kind
+    return "current"

@@ -1,0 +1,327 @@
+"""Find every drug named in a text and say what it is, how sure we are, and how it is taken.
+
+    >>> from immunomod.names import resolve
+    >>> r = resolve("adalimumab 40 MG in 0.4 ML Prefilled Syringe [Humira]")
+    >>> [(m.ingredient, m.status) for m in r.matches]
+    [('adalimumab', 'unique')]
+
+The steps, in order, for each position in the text (longest name first):
+
+1. **exact**: a run of words is a name the knowledge base holds (INN, synonym, salt, brand,
+   biosimilar, code) or an ambiguous abbreviation (answered with candidates);
+2. **compact**: the same without spaces ("interferon beta1a");
+3. **other drug**: a name of a drug that is not an immunomodulator (DrugBank vocabulary);
+4. **fuzzy**: a drug-like word within one or two edits (or a sound-alike) of an
+   immunomodulator name, unless an ordinary drug name is as close: ``needs_review``;
+5. **pattern**: an unknown word with a drug-name stem (-mab, -cept, -nib …): ``not_found``.
+
+Words of dose forms, salts, routes and sigs are never taken for drug names. Each match then
+gets its context (current, stopped, negated …) and its sig from the text that follows it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from immunomod.knowledge.normalise import name_key
+from immunomod.names.context import clause_bounds, mention_context
+from immunomod.names.lexicon import LEXICON
+from immunomod.names.models import Candidate, Match, Resolution
+from immunomod.names.sig import has_dosing, parse_sig
+from immunomod.names.vocabulary import Vocabulary, vocabulary
+
+#: Longest input accepted (characters); longer input gets an error, not a slow answer.
+MAX_CHARS = 10_000
+
+_TOKEN = re.compile(r"[^\W_]+")
+_DRUG_STEM = re.compile(
+    r"(mab|cept|kinra|kin|nib|tinib|limus|leucel|cel|stim|grastim|ase|tide|mod|imod|lisib|"
+    r"rsen|vec|parib|ciclib|zomib|lukast|sentan|gliflozin|gliptin|prazole|sartan|pril|olol|"
+    r"statin|mycin|cillin|cycline|floxacin|azole|vir|navir|buvir)$"
+)
+_COMMON = LEXICON.common
+
+
+@dataclass(frozen=True)
+class _Token:
+    norm: str
+    start: int
+    end: int
+
+
+def _tokens(text: str) -> list[_Token]:
+    out = []
+    for m in _TOKEN.finditer(text):
+        norm = name_key(m.group())
+        if norm:
+            out.append(_Token(norm, m.start(), m.end()))
+    return out
+
+
+def _sound(key: str) -> str:
+    """A rough sound key for drug names: c/k/s, ph/f, y/i and doubled letters sound alike."""
+    k = key.replace("ph", "f").replace("th", "t").replace("ck", "k").replace("qu", "kw")
+    k = re.sub(r"c(?=[eiy])", "s", k)
+    k = k.replace("c", "k").replace("x", "ks").replace("z", "s").replace("y", "i")
+    k = re.sub(r"h(?![aeiou])", "", k)
+    return re.sub(r"(.)\1+", r"\1", k)
+
+
+class Resolver:
+    """Resolves texts against one vocabulary (the package's own by default)."""
+
+    def __init__(self, vocab: Vocabulary | None = None):
+        self.vocab = vocab or vocabulary()
+        self._never = LEXICON.all_words | _COMMON
+        self._sound_keys: dict[str, list[str]] = {}
+        for key in self.vocab.fuzzy_keys:
+            self._sound_keys.setdefault(_sound(key), []).append(key)
+
+    # --- public -----------------------------------------------------------------------
+
+    def resolve(self, text: str) -> Resolution:
+        """Every drug mention in ``text`` (see the module docstring)."""
+        if not isinstance(text, str):
+            return Resolution(input=str(text), error="input must be text")
+        problem = _input_problem(text)
+        if problem:
+            return Resolution(input=text, error=problem)
+        matches = _merge_repeats(text, self._scan(text))
+        self._add_context_and_sig(text, matches)
+        suggestions: list[str] = []
+        if not matches:
+            suggestions = self._suggest(text)
+        return Resolution(input=text, matches=matches, suggestions=suggestions)
+
+    # --- scanning ---------------------------------------------------------------------
+
+    def _scan(self, text: str) -> list[Match]:
+        toks = _tokens(text)
+        v = self.vocab
+        out: list[Match] = []
+        i = 0
+        while i < len(toks):
+            found = None
+            for n in range(min(v.max_words, len(toks) - i), 0, -1):
+                words = [t.norm for t in toks[i : i + n]]
+                key = " ".join(words)
+                found = self._lookup(key, n, text, toks[i].start, toks[i + n - 1].end)
+                if found:
+                    out.extend(found)
+                    i += n
+                    break
+            if found:
+                continue
+            tok = toks[i]
+            if self._drug_like(tok.norm):
+                m = self._fuzzy(tok.norm, text, tok.start, tok.end)
+                if m:
+                    out.append(m)
+            i += 1
+        return out
+
+    def _lookup(self, key: str, n: int, text: str, start: int, end: int) -> list[Match] | None:
+        v = self.vocab
+        raw = text[start:end]
+        if key in v.ambiguous:
+            return [self._ambiguous(v.ambiguous[key], raw, start, end)]
+        ids = v.immuno.get(key) or (v.compact.get(key.replace(" ", "")) if n > 1 else None)
+        if ids:
+            method = "abbreviation" if v.kinds.get(key) == "abbreviation" else "exact"
+            if len(ids) == 1:
+                return [self._match(ids[0], raw, start, end, 1.0, "unique", method, key)]
+            return [self._ambiguous(ids, raw, start, end)]
+        if n == 1 and key in self._never:
+            return None  # "sodium", "gel", "daily" are not drugs here even if DrugBank lists them
+        other = v.other.get(key) or (v.other_compact.get(key.replace(" ", "")) if n > 1 else None)
+        if other and (n > 1 or len(key) >= 4):
+            return [self._other(other, raw, start, end, 1.0, "exact")]
+        return None
+
+    def _drug_like(self, norm: str) -> bool:
+        return (
+            len(norm) >= 5
+            and norm.isalpha()
+            and norm not in self._never
+            and norm not in self.vocab.other
+        )
+
+    def _fuzzy(self, norm: str, text: str, start: int, end: int) -> Match | None:
+        v = self.vocab
+        limit = 1 if len(norm) <= 6 else 2
+        hits = process.extract(norm, v.fuzzy_keys, scorer=OSA.distance, score_cutoff=limit, limit=8)
+        method = "fuzzy"
+        if not hits:
+            sound_hits = self._sound_keys.get(_sound(norm), [])
+            hits = [(k, OSA.distance(norm, k), 0) for k in sound_hits]
+            hits = [h for h in hits if h[1] <= limit + 1]
+            method = "phonetic"
+        raw = text[start:end]
+        if not hits:
+            if _DRUG_STEM.search(norm) and len(norm) >= 6:
+                return Match(
+                    ingredient=None, immunomodulator=False, matched_text=raw, span=(start, end),
+                    confidence=0.0, status="not_found", method="pattern",
+                    note="Looks like a drug name but is not in the vocabulary; check the spelling "
+                    "or whether it is a new medicine.",
+                )  # fmt: skip
+            return None
+        best = min(h[1] for h in hits)
+        # an ordinary drug at least as close wins: "metformin" must not become methotrexate
+        other_hit = process.extractOne(norm, list(v.other), scorer=OSA.distance, score_cutoff=best)
+        score = round(1 - best / max(len(norm), 1), 3)
+        if other_hit is not None:
+            return self._other(v.other[other_hit[0]], raw, start, end, score, "fuzzy")
+        ids: list[str] = []
+        for key, dist, _ in hits:
+            if dist == best:
+                for iid in v.immuno[key]:
+                    if iid not in ids:
+                        ids.append(iid)
+        if len(ids) > 1:
+            m = self._ambiguous(tuple(ids), raw, start, end, score)
+            return m.model_copy(update={"method": method})
+        return self._match(ids[0], raw, start, end, score, "needs_review", method, None)
+
+    # --- building matches ----------------------------------------------------------------
+
+    def _match(
+        self, iid: str, raw: str, start: int, end: int, conf: float, status: str, method: str,
+        key: str | None,
+    ) -> Match:  # fmt: skip
+        info = self.vocab.info[iid]
+        return Match(
+            ingredient=iid,
+            immunomodulator=True,
+            direction=info.direction,
+            class_=info.class_id,
+            type=info.type_id,
+            atc=list(info.atc),
+            matched_text=raw,
+            span=(start, end),
+            confidence=conf,
+            status=status,
+            method=method,
+            route=self._brand_route(key, iid),
+        )
+
+    def _brand_route(self, key: str | None, iid: str) -> str | None:
+        routes = self.vocab.brand_routes.get((key, iid)) if key else None
+        return routes[0] if routes and len(set(routes)) == 1 else None
+
+    def _ambiguous(
+        self, cands: tuple[str, ...], raw: str, start: int, end: int, score: float = 1.0
+    ) -> Match:
+        v = self.vocab
+        candidates = [
+            Candidate(ingredient=c[6:], immunomodulator=False, score=score)
+            if c.startswith("other:")
+            else Candidate(ingredient=c, immunomodulator=True, score=score)
+            for c in cands
+        ]
+        any_immuno = any(c.immunomodulator for c in candidates)
+        return Match(
+            ingredient=None, immunomodulator=any_immuno, matched_text=raw, span=(start, end),
+            confidence=round(score / max(len(candidates), 1), 3), status="ambiguous",
+            method="abbreviation" if name_key(raw) in v.ambiguous else "exact",
+            candidates=candidates,
+            note="More than one medicine has this name; say which one.",
+        )  # fmt: skip
+
+    def _other(self, name: str, raw: str, start: int, end: int, conf: float, method: str) -> Match:
+        return Match(
+            ingredient=name.lower(), immunomodulator=False, matched_text=raw, span=(start, end),
+            confidence=conf, status="not_immunomodulator", method=method,
+        )  # fmt: skip
+
+    # --- context, route and sig --------------------------------------------------------
+
+    def _add_context_and_sig(self, text: str, matches: list[Match]) -> None:
+        for k, m in enumerate(matches):
+            start, end = m.span
+            nxt = matches[k + 1].span[0] if k + 1 < len(matches) else len(text)
+            _, clause_end = clause_bounds(text, start, end)
+            tail = text[end : min(nxt, _sig_end(text, end, clause_end))]
+            head = text[max(0, start - 40) : start]
+            route = m.route
+            local = _local_route(tail) or _local_route(head)
+            if local:
+                route = local
+            sig = parse_sig(tail) if has_dosing(tail) else None
+            if sig and sig.route and not local:
+                route = sig.route
+            matches[k] = m.model_copy(
+                update={
+                    "context": mention_context(text, start, end),
+                    "sig": sig,
+                    "route": route,
+                    "local": route in _LOCAL_ROUTES if route else False,
+                }
+            )
+
+    def _suggest(self, text: str) -> list[str]:
+        from immunomod import kb
+
+        key = name_key(text)
+        if not key or len(key) > 60:
+            return []
+        return kb.store().suggest(text)
+
+
+_SEPARATE = re.compile(r"(?<!\d)\.(?!\d)|[;\n]|\b(and|with|plus|then|but)\b", re.I)
+
+
+def _merge_repeats(text: str, matches: list[Match]) -> list[Match]:
+    """One product named twice ("adalimumab 40 MG … [Humira]") is one mention, not two."""
+    out: list[Match] = []
+    for m in matches:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and m.ingredient is not None
+            and prev.ingredient == m.ingredient
+            and not _SEPARATE.search(text[prev.span[1] : m.span[0]])
+        ):
+            continue
+        out.append(m)
+    return out
+
+
+_LOCAL_ROUTES = frozenset(LEXICON.local.values()) - {"buccal"}
+
+
+def _sig_end(text: str, end: int, clause_end: int) -> int:
+    """Sigs run past a full stop when the next sentence goes on with "then" (tapers)."""
+    stop = clause_end
+    while stop < len(text) and re.match(r"[.;]\s*(then|followed by)\b", text[stop:], re.I):
+        nxt = re.search(r"[.;\n]", text[stop + 1 :])
+        stop = stop + 1 + nxt.start() if nxt else len(text)
+    return stop
+
+
+def _local_route(fragment: str) -> str | None:
+    low = f" {name_key(fragment)} "
+    best: tuple[int, str] | None = None
+    for phrase, route in LEXICON.local.items():
+        if phrase in {"pr", "eye", "skin", "scalp"}:
+            continue  # too common as ordinary words to decide a route on their own
+        pos = low.find(f" {name_key(phrase)} ")
+        if pos >= 0 and (best is None or pos < best[0]):
+            best = (pos, route)
+    return best[1] if best else None
+
+
+def _input_problem(text: str) -> str | None:
+    if not text.strip():
+        return "empty input: give a drug name or a text that mentions one"
+    if len(text) > MAX_CHARS:
+        return f"input is {len(text)} characters; the limit is {MAX_CHARS}: split it"
+    bad = [c for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r"]
+    if bad:
+        return f"input contains control character U+{ord(bad[0]):04X}: remove it"
+    return None

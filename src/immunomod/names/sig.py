@@ -1,0 +1,234 @@
+"""Read the dosing ("sig") written after a drug name: dose, unit, route, frequency, duration,
+PRN, multi-step regimens and tapers, normalised to an amount per day and per week.
+
+    >>> s = parse_sig("15 mg weekly")
+    >>> (s.dose, s.unit, s.frequency, s.amount_per_week)
+    (15.0, 'mg', 'weekly', 15.0)
+    >>> sig = parse_sig("40 mg daily for 1 week, then 30 mg daily for 1 week, then stop")
+    >>> [st.dose for st in sig.steps]
+    [40.0, 30.0]
+
+Unit arithmetic uses pint with a small registry of the units prescriptions use (loaded on first
+use). Anything the parser cannot read stays ``None``: a missing dose is reported as missing,
+never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from immunomod.names.lexicon import LEXICON
+from immunomod.names.models import Sig, SigStep
+
+_NUM = r"(\d+(?:[.,]\d+)?)"
+_UNIT = (
+    r"(mg/kg|mg/m2|mg/m²|mcg/kg|micrograms?|mcg|µg|ug|mg|milligrams?|g|grams?|iu|units?|"
+    r"million units|mu|ml|%)"
+)
+_DOSE = re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|to|–)?\s*(?:{_NUM}\s*)?{_UNIT}(?![a-z])", re.I)
+_TABS = re.compile(rf"(?<![\w.]){_NUM}\s*(?:x\s*)?(tablets?|tabs?|capsules?|caps?|puffs?)", re.I)
+_EVERY = re.compile(r"\bevery\s+(\d+)\s*(hours?|hrs?|h|days?|weeks?|wks?|months?)\b", re.I)
+_QN = re.compile(r"\bq\s?(\d+)\s?(h|d|w|wk|wks|m|mo)\b", re.I)
+_TIMES = re.compile(
+    r"\b(\d+|once|twice|three|four)\s*(?:x|times)\s*(?:a|per|/|each)?\s*(day|daily|week|wk)\b", re.I
+)
+_DURATION = re.compile(
+    r"\b(?:for|x|×|over)\s*(\d+)\s*(days?|d|weeks?|wks?|w|months?|mo)\b|(?<![\d/])(\d+)/(7|52|12)\b",
+    re.I,
+)
+_PER_UNIT = re.compile(r"(?<=[a-z0-9])/(day|d|24 ?h|week|wk)\b", re.I)
+_PRN = re.compile(r"\b(prn|p\.r\.n\.|as needed|as required|when required|if needed)\b", re.I)
+_TAPER = re.compile(
+    rf"\b(?:reduce|reducing|decrease|decreasing|taper|tapering|wean|weaning|drop|dropping)"
+    rf"(?:\s+(?:the\s+)?dose)?\s+by\s+{_NUM}\s*{_UNIT}\s*"
+    r"(?:(?:every|each|per|a)\s*(\d+)?\s*(days?|weeks?|wks?)|(daily|weekly))?"
+    rf"(?:\s*(?:until|till|to|down to)\s*(?:reaching\s*)?{_NUM}\s*{_UNIT})?",
+    re.I,
+)
+_STEP_SPLIT = re.compile(r"\s*(?:,|;)?\s*\b(?:then|followed by|thereafter)\b\s*", re.I)
+_MASS_OR_UNITS = {"mg", "g", "mcg", "units", "MU", "mg/kg", "mg/m2", "mcg/kg"}
+_WORDNUM = {"once": 1, "twice": 2, "three": 3, "four": 4}
+_DAYS = {"h": 1 / 24, "d": 1, "w": 7, "m": 30.4375}
+
+
+@cache
+def _ureg() -> Any:
+    """A small pint registry of prescribing units (faster to build than pint's default)."""
+    import pint
+
+    u: Any = pint.UnitRegistry(None)
+    for d in [
+        "gram = [mass] = g",
+        "milligram = 1e-3 gram = mg",
+        "microgram = 1e-6 gram = mcg = ug = µg",
+        "kilogram = 1e3 gram = kg",
+        "international_unit = [iu] = IU = iu = unit = units",
+        "million_units = 1e6 international_unit = MU = mu",
+        "liter = [volume] = L = l",
+        "milliliter = 1e-3 liter = mL = ml",
+        "day = [time] = d",
+        "week = 7 day = wk",
+        "month = 30.4375 day",
+    ]:
+        u.define(d)
+    return u
+
+
+def _unit_name(raw: str) -> str:
+    r = raw.lower()
+    if r.startswith("microgram") or r in {"mcg", "µg", "ug"}:
+        return "mcg"
+    if r.startswith("milligram"):
+        return "mg"
+    if r in {"gram", "grams"}:
+        return "g"
+    if r in {"unit", "units", "iu"}:
+        return "units"
+    if r in {"million units", "mu"}:
+        return "MU"
+    return r.replace("m²", "m2")
+
+
+def _frequency(text: str) -> tuple[str, float, str] | None:
+    """(label, times, per 'day'|'week'|'month') of the first frequency in ``text``."""
+    low = text.lower()
+    found: list[tuple[int, str, float, str]] = []
+    for phrase, (times, per) in LEXICON.frequency.items():
+        m = re.search(rf"(?<![\w/]){re.escape(phrase)}(?![\w])", low)
+        if m:
+            found.append((m.start(), phrase, times, per))
+    if m2 := _EVERY.search(low):
+        n, unit = float(m2.group(1)), m2.group(2)[0].lower()
+        label = f"every {m2.group(1)} {m2.group(2)}"
+        found.append((m2.start(), label, *_per(n, unit)))
+    if m3 := _QN.search(low):
+        n, unit = float(m3.group(1)), m3.group(2)[0].lower()
+        found.append((m3.start(), m3.group(0), *_per(n, unit)))
+    if m5 := _PER_UNIT.search(low):  # "0.5 mg/kg/day", "20 mg/d"
+        per = "week" if m5.group(1).startswith("w") else "day"
+        found.append((m5.start(), f"per {per}", 1.0, per))
+    if m4 := _TIMES.search(low):
+        n = float(_WORDNUM.get(m4.group(1).lower(), 0) or m4.group(1))
+        per = "week" if m4.group(2).lower().startswith("w") else "day"
+        found.append((m4.start(), m4.group(0), n, per))
+    if not found:
+        return None
+    # earliest in the text wins; at the same place the longest phrase wins
+    found.sort(key=lambda f: (f[0], -len(f[1])))
+    _, label, times, per = found[0]
+    return label, times, per
+
+
+def _per(n: float, unit: str) -> tuple[float, str]:
+    """'every n <unit>' as (times, per) in days or weeks."""
+    days = n * _DAYS[unit]
+    return (1 / days, "day") if days < 7 else (7 / days, "week")
+
+
+def _duration(text: str) -> tuple[str, float] | None:
+    m = _DURATION.search(text)
+    if not m:
+        return None
+    if m.group(3):  # UK "5/7" (days), "6/52" (weeks), "3/12" (months)
+        n, per = float(m.group(3)), m.group(4)
+        days = n * {"7": 1, "52": 7, "12": 30.4375}[per]
+        return m.group(0), days
+    n, unit = float(m.group(1)), m.group(2)[0].lower()
+    return m.group(0).strip(), n * {"d": 1, "w": 7, "m": 30.4375}[unit]
+
+
+def _amounts(
+    dose: float | None, unit: str | None, freq: tuple[str, float, str] | None
+) -> tuple[float | None, float | None]:
+    if dose is None or unit is None or freq is None or unit not in _MASS_OR_UNITS:
+        return None, None
+    _, times, per = freq
+    if "/" in unit:  # mg/kg, mg/m2: keep the unit, scale by frequency only
+        per_day = dose * times / {"day": 1, "week": 7, "month": 30.4375}[per]
+        return round(per_day, 6), round(per_day * 7, 6)
+    u = _ureg()
+    q = u.Quantity(dose * times, unit) / u.Quantity(1, per)
+    return round(float(q.to(f"{unit}/day").magnitude), 6), round(
+        float(q.to(f"{unit}/week").magnitude), 6
+    )
+
+
+def _dose(text: str) -> tuple[float | None, str | None]:
+    m = _DOSE.search(text)
+    if m:
+        if m.group(2):  # a range ("5-10 mg"): the dose is not one number
+            return None, _unit_name(m.group(3))
+        return float(m.group(1).replace(",", ".")), _unit_name(m.group(3))
+    t = _TABS.search(text)
+    if t:
+        return float(t.group(1).replace(",", ".")), t.group(2).lower().rstrip("s") + "(s)"
+    return None, None
+
+
+def _step(text: str, carry: SigStep | None = None) -> SigStep:
+    taper = None
+    if tm := _TAPER.search(text):
+        every = tm.group(3) or "1"
+        period = tm.group(4) or {"daily": "day"}.get((tm.group(5) or "").lower(), "week")
+        taper = (
+            f"reduce by {tm.group(1)} {_unit_name(tm.group(2))} every {every} {period.rstrip('s')}"
+        )
+        if tm.group(6):
+            taper += f" to {tm.group(6)} {_unit_name(tm.group(7))}"
+        text = text[: tm.start()] + " " + text[tm.end() :]  # the taper amount is not a dose
+    dose, unit = _dose(text)
+    freq = _frequency(text)
+    if dose is None and unit is None and carry is not None and freq is not None:
+        dose, unit = carry.dose, carry.unit  # "… then every 8 weeks" keeps the dose
+    dur = _duration(text)
+    per_day, per_week = _amounts(dose, unit, freq)
+    return SigStep(
+        dose=dose,
+        unit=unit,
+        frequency=freq[0] if freq else None,
+        duration=dur[0] if dur else None,
+        duration_days=dur[1] if dur else None,
+        amount_per_day=per_day,
+        amount_per_week=per_week,
+        taper=taper,
+    )
+
+
+def _route(text: str) -> str | None:
+    low = f" {text.lower()} "
+    best: tuple[int, str] | None = None
+    for table in (LEXICON.local, LEXICON.routes):
+        for phrase, route in table.items():
+            m = re.search(rf"(?<![\w/]){re.escape(phrase)}(?![\w])", low)
+            if m and (best is None or m.start() < best[0]):
+                best = (m.start(), route)
+    return best[1] if best else None
+
+
+def parse_sig(text: str) -> Sig:
+    """Parse the dosing text that follows a drug name (see the module docstring)."""
+    parts = [p for p in _STEP_SPLIT.split(text) if p.strip()]
+    steps: list[SigStep] = []
+    for part in parts:
+        steps.append(_step(part, steps[-1] if steps else None))
+    steps = [s for s in steps if s.dose is not None or s.taper or s.frequency]
+    first = steps[0] if steps else _step(text)
+    return Sig(
+        dose=first.dose,
+        unit=first.unit,
+        route=_route(text),
+        frequency=first.frequency,
+        duration=first.duration,
+        prn=bool(_PRN.search(text)),
+        steps=steps if len(steps) > 1 or (steps and steps[0].taper) else [],
+        amount_per_day=first.amount_per_day,
+        amount_per_week=first.amount_per_week,
+        text=text.strip(),
+    )
+
+
+def has_dosing(text: str) -> bool:
+    """Whether ``text`` holds anything a sig is made of (a dose, frequency or PRN)."""
+    return bool(_DOSE.search(text) or _TABS.search(text) or _frequency(text) or _PRN.search(text))
