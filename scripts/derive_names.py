@@ -1,46 +1,68 @@
 """Derive names, brands, biosimilars and approvals for every ingredient from ../shared/data.
 
-Run from the repository root:
+Run from the repository root (re-run whenever drug files or the shared data change):
 
     .venv/bin/python scripts/derive_names.py --shared ../shared \\
         --out src/immunomod/knowledge/data/derived/names.yaml
 
-For each ``drugs/<id>.yaml`` the script writes a partial record (the ``DerivedNames`` model):
+Every ``drugs/*.yaml`` present is read (``id``, ``inn``, ``names.synonyms``, ``names.salts``);
+a file that does not parse is reported and skipped. Names from the reference tables are
+matched whole, case- and accent-insensitively, trying in turn: the exact name, US/INN spelling
+variants (cyclosporine/ciclosporin, mesalamine/mesalazine ...), the name without salt/ester
+words (sodium, hydrochloride, acetate, mofetil ...), and the ``us_aliases`` of the WHO filter
+list (only for the ingredient whose INN is that WHO INN). Two ingredients matching at the same
+step is ambiguous: the name is skipped and reported.
+
+For each ingredient the script writes a partial record (the ``DerivedNames`` model):
 
 * ``atc``: level-5 WHO ATC codes whose WHO name is the INN, a synonym or a listed salt
-  (US/INN spelling variants allowed, salt words not stripped: ``hydrocortisone butyrate`` is
-  its own ATC entry).
-* ``names``: synonyms and development codes from the DrugBank open vocabulary row whose
-  common name matches. Dropped: names shorter than 4 characters, pure numbers, chemical names
-  (leading digit or one-letter locant, brackets, commas, colons, Greek letters, more than 40
-  characters), non-Latin scripts, all-capital abbreviations (MTX, PRDL: curate those under
-  ``abbreviations``), salt/hydrate forms of the INN, biosimilar suffix names (``adalimumab-atto``:
-  the Purple Book provides those; kept only when it is the US proper name of a 351(a) product),
-  and anything that is the name of another ingredient in the knowledge base, the common name of
-  another DrugBank entry or a synonym of more than one DrugBank entry.
-* ``brands``: US brands from Purple Book 351(a) rows and from Drugs@FDA NDA/BLA products (ANDA
-  and applications without an Applications row skipped; products named after the ingredient,
-  e.g. ``METHOTREXATE SODIUM``, skipped; combinations skipped, except that a co-formulated
-  hyaluronidase is ignored, so Rituxan Hycela is a rituximab brand; suffixed biosimilar BLAs
-  skipped unless the Purple Book lists the BLA as 351(a)). EU brands from EMA human medicines
-  that are neither biosimilar nor generic/hybrid. Never-authorised EMA entries (refused,
-  application withdrawn, opinion pending) are skipped. A brand is ``discontinued`` when it is
-  off the market in every market it was found in (US status: Purple Book if listed there, it is
-  newer, else Drugs@FDA; EU: withdrawn, lapsed, expired, revoked or suspended); a ``note`` says
-  so when markets differ. Duplicate names (same ``name_key``) are merged.
+  (spelling variants allowed, salt words not stripped: ``hydrocortisone butyrate`` is its own
+  ATC entry).
+* ``names``: synonyms and development codes from the DrugBank open vocabulary row whose common
+  name matches (the row matching the INN itself is preferred). Dropped: names shorter than 4
+  characters, pure numbers, chemical names (leading digit or locant such as ``N-``/``alpha-``,
+  brackets, commas, slashes, Greek letters, over 40 characters), descriptions (recombinant,
+  monoclonal antibody, pegylated, anti-CD20 ...), non-Latin scripts, all-capital abbreviations
+  (MTX, PRDL: curate those under ``abbreviations``), clipped forms (atezo, tacro), salt/hydrate
+  forms of the INN, biosimilar suffix names (``adalimumab-atto``: the Purple Book provides those;
+  kept only when it is the US proper name of a 351(a) product, e.g. ``tildrakizumab-asmn``), and
+  anything that is a name of another ingredient in the knowledge base, the common name of another
+  DrugBank entry or a synonym shared with another DrugBank entry. Codes are capitals and digits
+  (``D2E7``, ``CP-690550``, ``ABP 206``).
+* ``brands`` (``originator: true``): US brands from Purple Book 351(a) rows and Drugs@FDA NDA/BLA
+  products. Skipped: ANDA generics and products whose application has no Applications row;
+  products named after the ingredient (``METHOTREXATE SODIUM``, ``Methotrexate LPF``);
+  combinations (a co-formulated hyaluronidase is ignored, so Rituxan Hycela is a rituximab
+  brand; a combination matches only an ingredient that is itself that combination); suffixed
+  biosimilar BLAs unless the Purple Book lists the BLA as 351(a) (Zymfentra); tentative
+  approvals. EU brands from EMA human medicines that are neither biosimilar nor generic/hybrid;
+  never-authorised EMA entries (refused, application withdrawn, opinion pending) are skipped.
+  Duplicate names (same ``name_key``) are merged: union of markets, routes and sources; the EMA
+  spelling is preferred (CellCept), then the Purple Book's, then Drugs@FDA's (title-cased).
+  Per market, status and routes come from the newest source that has the brand (US: Purple Book
+  2025 before Drugs@FDA 2022; EU: withdrawn, lapsed, expired, revoked or suspended count as
+  discontinued). ``discontinued`` is true when the brand is off the market everywhere it was
+  found; a ``note`` names the markets when they differ. Routes map only when the source is clear
+  ('INJECTABLE;INJECTION' gives none; intravitreal/intraocular count as ophthalmic); EMA data
+  carry no route.
 * ``biosimilars``: one US entry per Purple Book 351(k) proper name (``interchangeable`` when any
-  presentation is licensed as interchangeable); EU biosimilar brands from EMA in one entry for
-  authorised medicines and a second entry, with a ``note``, for withdrawn/lapsed ones (kept so
-  that older records still resolve); refused or never-authorised applications skipped.
-* ``regulatory``: FDA first licensure year of the 351(a) product (Purple Book; two-digit years
-  26-99 are 19xx) and EMA first central marketing authorisation of the non-biosimilar,
-  non-generic product (``Marketing authorisation date``; the ``European Commission decision
-  date`` column is the latest decision, so it is used only when the first is empty). Drugs@FDA
-  has no approval dates, so small molecules get no FDA year from here.
+  presentation is licensed as interchangeable; licence revoked everywhere: left out). EU brands
+  from EMA rows flagged ``Biosimilar = Yes``, or flagged No but named as a biosimilar elsewhere
+  (Purple Book 351(k), another EMA row): one entry for authorised medicines and a second entry,
+  with a ``note``, for withdrawn/lapsed ones, kept so that older records still resolve; refused
+  or never-authorised applications are skipped.
+* ``regulatory``: FDA status and year of first licensure of the 351(a) product(s) (Purple Book
+  ``Date of First Licensure``, else ``Approval Date``; two-digit years 26-99 are 19xx, 00-25
+  are 20xx); EMA status and year of the first central marketing authorisation of a
+  non-biosimilar, non-generic product (``Marketing authorisation date``; the ``European
+  Commission decision date`` column holds the latest decision, so it is only a fallback). Each
+  has a ``detail`` naming the product. Drugs@FDA has no approval dates, so small molecules get
+  no FDA entry from here.
 
 Any derived name (brand, biosimilar brand, proper name, synonym, code) that another ingredient
 also claims, curated or derived, is left out of every ingredient that derived it and reported
 on stderr: a name must lead to one ingredient (``immunomod kb validate`` checks the same).
+Output is deterministic: sorted keys, sorted lists, a fixed header comment.
 """
 
 from __future__ import annotations
@@ -115,9 +137,17 @@ _KEY_REWRITES = (("fumaric acid", "fumarate"),)
 LEVELS = ("exact", "spelling", "base", "alias")
 
 _SUFFIX = re.compile(r"^(?P<base>.*\S)-(?P<suffix>[a-z]{4})$")
-_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:[-, ]?[A-Z0-9]+)*")
-_CHEMICAL_CHARS = set("()[]{},;:+±'\"")
-_LOCANT = re.compile(r"^[A-Za-z]-")
+_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:[-, ][A-Z0-9]+)*")
+_CHEMICAL_CHARS = set("()[]{},;:+±'\"/")
+_LOCANT = re.compile(r"^(?:[A-Za-z]|alpha|beta|gamma|delta|trans|cis|dl)-", re.IGNORECASE)
+#: Words that make a DrugBank synonym a description rather than a name.
+_DESCRIPTIVE_WORDS = frozenset(
+    {
+        "recombinant", "monoclonal", "antibody", "humanized", "humanised", "chimeric",
+        "pegylated", "glycosylated", "inhibitor", "protein", "cell", "cells", "ester", "base",
+        "alcohol", "agent", "fusion", "hydrogen", "polypeptide", "rdna", "redirected",
+    }
+)  # fmt: skip
 _GREEK = re.compile(r"[\u0370-\u03ff]")
 
 
@@ -146,13 +176,27 @@ def biosimilar_split(name: str) -> tuple[str, str] | None:
     return (m["base"], m["suffix"]) if m else None
 
 
+#: Short words kept in capitals when title-casing a product name (Asacol HD, Xeljanz XR).
+_KEEP_UPPER = frozenset(
+    {
+        "XR", "XL", "ER", "SR", "CR", "DR", "LA", "HC", "HD", "AF", "AQ", "EC", "ODT", "PFS",
+        "LPF", "HFA", "TBA", "BCG", "II", "III",
+    }
+)  # fmt: skip
+_SMALL_WORDS = frozenset({"in", "and", "of", "for", "with"})
+
+
 def title_case(name: str) -> str:
     """'RESTASIS MULTIDOSE' -> 'Restasis Multidose', 'DEPO-MEDROL' -> 'Depo-Medrol'."""
-    keep_upper = {"XR", "XL", "ER", "SR", "CR", "DR", "LA", "HC", "HD", "AF", "AQ", "EC", "ODT"}
-    keep_upper |= {"PFS", "LPF", "HFA", "II", "III"}
-    low = name.lower()
-    out = re.sub(r"(^|[\s\-/(])([a-z])", lambda m: m[1] + m[2].upper(), low)
-    return " ".join(w.upper() if w.upper() in keep_upper else w for w in out.split())
+    out = re.sub(r"(^|[\s\-/(])([a-z])", lambda m: m[1] + m[2].upper(), name.lower())
+    words = []
+    for i, word in enumerate(out.split()):
+        if i and word.lower() in _SMALL_WORDS:
+            words.append(word.lower())
+            continue
+        parts = [p.upper() if p.upper() in _KEEP_UPPER else p for p in word.split("-")]
+        words.append("-".join(parts))
+    return " ".join(words)
 
 
 def display_name(name: str) -> str:
@@ -283,7 +327,8 @@ def ingredient_from_data(data: Mapping[str, Any], stem: str) -> KbIngredient:
     """Read the id, INN, synonyms, salts and every claimed name from a drug file's mapping."""
     iid = str(data.get("id") or stem)
     inn = str(data.get("inn") or iid.replace("-", " "))
-    names = data.get("names") if isinstance(data.get("names"), dict) else {}
+    raw = data.get("names")
+    names: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     syn = [str(s) for s in names.get("synonyms") or []]
     salts = [str(s) for s in names.get("salts") or []]
     others = [str(s) for k in ("abbreviations", "codes") for s in names.get(k) or []]
@@ -304,31 +349,43 @@ class Matcher:
 
     Levels, tried in order (the first level with any hit decides; two hits there is
     ambiguous and matches nothing): ``exact`` (name_key), ``spelling`` (US/INN variants),
-    ``base`` (salt words dropped) and ``alias`` (extra alias -> INN pairs, e.g. the
-    ``us_aliases`` column of the immunomodulator filter list).
+    ``base`` (salt words dropped) and ``alias``: the ``base`` keys plus extra names listed for
+    the ingredient's WHO INN (``aliases``: alias -> INN, e.g. the ``us_aliases`` column of the
+    immunomodulator filter list). An alias only applies to the ingredient whose INN (or id) is
+    that WHO INN, so a curator's narrower entry (``bcg``: intravesical BCG only) does not pick
+    up 'BCG vaccine' products.
     """
 
     def __init__(
         self, ingredients: Iterable[KbIngredient], aliases: Mapping[str, str] | None = None
     ) -> None:
         self.ingredients = {i.id: i for i in ingredients}
-        self.aliases = {base_key(a): base_key(inn) for a, inn in (aliases or {}).items()}
+        by_inn: dict[str, set[str]] = defaultdict(set)
+        for alias, inn in (aliases or {}).items():
+            by_inn[spell_key(inn)].add(alias)
+        self.extra: dict[str, set[str]] = {}
+        for ing in self.ingredients.values():
+            own = {spell_key(ing.inn), spell_key(ing.id.replace("-", " "))}
+            self.extra[ing.id] = {a for k in own for a in by_inn.get(k, ())}
         self._index: dict[str, dict[str, set[str]]] = {lvl: defaultdict(set) for lvl in LEVELS}
         for ing in self.ingredients.values():
-            for n in ing.match_names:
-                for lvl in LEVELS:
+            for lvl in LEVELS:
+                for n in self.names(ing.id, lvl):
                     self._index[lvl][self.key(n, lvl)].add(ing.id)
         self.ambiguous: dict[str, tuple[str, ...]] = {}
 
-    def key(self, name: str, level: str) -> str:
+    def names(self, iid: str, level: str) -> tuple[str, ...]:
+        """The names an ingredient answers to at ``level``."""
+        own = self.ingredients[iid].match_names
+        return (*own, *sorted(self.extra.get(iid, ()))) if level == "alias" else own
+
+    @staticmethod
+    def key(name: str, level: str) -> str:
         if level == "exact":
             return name_key(name)
         if level == "spelling":
             return spell_key(name)
-        if level == "base":
-            return base_key(name)
-        b = base_key(name)
-        return self.aliases.get(b, b)
+        return base_key(name)
 
     def match_level(self, name: str, max_level: str = "alias") -> tuple[str | None, int]:
         """(ingredient id, level index) or (None, len(LEVELS))."""
@@ -346,8 +403,7 @@ class Matcher:
 
     def generic_keys(self, iid: str) -> set[str]:
         """Keys of the ingredient's own names: a 'brand' that starts with one is generic."""
-        ing = self.ingredients[iid]
-        return {self.key(n, lvl) for n in ing.match_names for lvl in ("base", "alias")}
+        return {base_key(n) for n in self.names(iid, "alias")}
 
 
 def is_generic_name(name: str, generic_keys: Iterable[str]) -> bool:
@@ -365,15 +421,16 @@ def resolve_components(
     relatlimab'); a hyaluronidase co-ingredient (subcutaneous delivery enzyme) is ignored.
     """
     comps = [c.strip() for c in components if c.strip()]
-    if len(comps) > 1:
-        whole = " and ".join(comps)
-        iid = matcher.match(whole, max_level="spelling")
-        if iid:
-            return iid, whole
-    comps = [c for c in comps if not name_key(c).startswith("hyaluronidase")]
-    if len(comps) != 1:
-        return None, None
-    return matcher.match(comps[0]), comps[0]
+    actives = [c for c in comps if not name_key(c).startswith("hyaluronidase")]
+    if len(actives) == 1:
+        return matcher.match(actives[0]), actives[0]
+    for group in (comps, actives):
+        if len(group) > 1:
+            whole = " and ".join(group)
+            iid = matcher.match(whole, max_level="spelling")
+            if iid:
+                return iid, whole
+    return None, None
 
 
 def purple_components(proper_name: str) -> list[str]:
@@ -403,6 +460,7 @@ def merge_brands(observations: Iterable[BrandObs]) -> list[dict[str, Any]]:
 
     Per market, a brand is discontinued when every row of its most current source says so
     (Purple Book before Drugs@FDA in the US); overall when it is discontinued in every market.
+    Routes, too, come from the most current source that gives any for the market.
     """
     groups: dict[str, list[BrandObs]] = defaultdict(list)
     for o in observations:
@@ -411,18 +469,26 @@ def merge_brands(observations: Iterable[BrandObs]) -> list[dict[str, Any]]:
     for _, obs in sorted(groups.items()):
         name = min(obs, key=lambda o: (_SOURCE_PRIORITY.get(o.source, 9), o.name)).name
         disc_by_market: dict[str, bool] = {}
+        routes: set[str] = set()
         for market in sorted({o.market for o in obs}):
-            for src in _MARKET_SOURCES.get(market, ()):
-                rows = [o for o in obs if o.market == market and o.source == src]
-                if rows:
-                    disc_by_market[market] = all(o.discontinued for o in rows)
+            by_source = [
+                [o for o in obs if o.market == market and o.source == src]
+                for src in _MARKET_SOURCES.get(market, ())
+            ]
+            by_source = [rows for rows in by_source if rows]
+            if not by_source:
+                continue
+            disc_by_market[market] = all(o.discontinued for o in by_source[0])
+            for rows in by_source:
+                if any(o.routes for o in rows):
+                    routes |= {r for o in rows for r in o.routes}
                     break
         rec: dict[str, Any] = {
             "name": name,
             "markets": sorted(disc_by_market),
             "originator": True,
             "discontinued": bool(disc_by_market) and all(disc_by_market.values()),
-            "routes": sorted({r for o in obs for r in o.routes}),
+            "routes": sorted(routes),
             "sources": sorted({o.source for o in obs}),
             "confidence": "high",
         }
@@ -466,12 +532,21 @@ def classify_synonym(
     k = name_key(s)
     if not k or k == name_key(inn):
         return "drop", "same as the INN"
-    split = biosimilar_split(s.lower())
-    if split and spell_key(split[0]) == spell_key(inn) and k not in keep_suffixed:
+    if is_biosimilar_name(s, inn) and k not in keep_suffixed:
         return "drop", "biosimilar suffix name (from the Purple Book instead)"
     if k in foreign:
         return "drop", "name of another drug"
-    if len(s) >= 4 and _CODE.fullmatch(s) and any(c.isdigit() for c in s):
+    words = set(k.split())
+    anti = re.match(r"anti\b", k) and not words & {"globulin", "immunoglobulin"}
+    if words & _DESCRIPTIVE_WORDS or anti:
+        return "drop", "a description, not a name"
+    if (
+        len(s) >= 4
+        and len(s) <= 15
+        and len(s.split()) <= 2
+        and _CODE.fullmatch(s)
+        and any(c.isdigit() for c in s)
+    ):
         return "code", "development code"
     if len(s) < 4:
         return "drop", "shorter than 4 characters"
@@ -487,12 +562,26 @@ def classify_synonym(
         return "drop", "chemical name"
     if any(c.isalpha() and not ("a" <= c.lower() <= "z" or "\u00c0" <= c <= "\u024f") for c in s):
         return "drop", "non-Latin script"
-    if s.isupper() and s.replace(" ", "").isalpha() and len(s) <= 5:
-        return "drop", "abbreviation"
+    if s.isupper() and (" " in s or (s.replace("-", "").isalpha() and len(s) <= 5)):
+        return "drop", "abbreviation or capitalised description"
+    ik = name_key(inn)
+    if len(ik) - len(k) >= 3 and ik.startswith(k) and ik[len(k)].isalpha():
+        return "drop", "clipped form of the INN (atezo, tacro)"
     salt_free = strip_salts(name_key(s))
     if salt_free != name_key(s) and spell_key(salt_free) == spell_key(inn):
         return "drop", "salt or hydrate form"
     return "synonym", ""
+
+
+def is_biosimilar_name(name: str, inn: str) -> bool:
+    """'adalimumab-atto' or 'bevacizumab awwb' for 'adalimumab'/'bevacizumab' (INN + 4 letters).
+
+    A space-separated Greek-letter word ('adalimumab beta') is a name variant, not a suffix.
+    """
+    m = re.fullmatch(r"(?P<base>.*\S)(?P<sep>[- ])(?P<suffix>[a-z]{4})", name.strip().lower())
+    if not m or spell_key(m["base"]) != spell_key(inn):
+        return False
+    return m["sep"] == "-" or m["suffix"] not in {"alfa", "beta", "zeta", "iota", "pegol"}
 
 
 def _lower_first(s: str) -> str:
@@ -514,7 +603,9 @@ def split_synonyms(
         kind, _ = classify_synonym(raw, inn, foreign=foreign, keep_suffixed=keep_suffixed)
         s = " ".join(raw.split())
         if kind == "synonym":
-            syns.setdefault(name_key(s), _lower_first(s))
+            syns.setdefault(
+                name_key(s), s.lower() if is_biosimilar_name(s, inn) else _lower_first(s)
+            )
         elif kind == "code":
             codes.setdefault(name_key(s), s)
     return [syns[k] for k in sorted(syns)], [codes[k] for k in sorted(codes)]
@@ -731,32 +822,58 @@ class EmaResult:
     regulatory: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def ema_medicines(rows: Iterable[Mapping[str, str]], matcher: Matcher) -> EmaResult:
-    """EU brands, EU biosimilar brands and first central authorisation from the EMA list."""
+def _ema_ingredient(r: Mapping[str, str], matcher: Matcher) -> tuple[str | None, str | None]:
+    iid, generic = resolve_components((r.get(_EMA_INN) or "").split(";"), matcher)
+    if iid is None:
+        iid, generic = resolve_components((r.get("Active substance") or "").split(";"), matcher)
+    return iid, generic
+
+
+def _yes(value: str | None) -> bool:
+    return (value or "").strip().lower() == "yes"
+
+
+def ema_medicines(
+    rows: Iterable[Mapping[str, str]],
+    matcher: Matcher,
+    *,
+    biosimilar_names: Mapping[str, AbstractSet[str]] | None = None,
+) -> EmaResult:
+    """EU brands, EU biosimilar brands and first central authorisation from the EMA list.
+
+    A row flagged ``Biosimilar = No`` whose name is a biosimilar brand elsewhere (in
+    ``biosimilar_names``, e.g. Purple Book 351(k) brands, or on another EMA row flagged as a
+    biosimilar) is treated as a biosimilar: the EMA flag is missing on some (Steqeyma, Tuznue).
+    """
+    rows = [r for r in rows if (r.get("Category") or "").strip() == "Human"]
+    known: dict[str, set[str]] = defaultdict(set)
+    for owner, keys in (biosimilar_names or {}).items():
+        known[owner] |= set(keys)
+    for r in rows:
+        if _yes(r.get("Biosimilar")):
+            bio_iid, _ = _ema_ingredient(r, matcher)
+            if bio_iid:
+                known[bio_iid] |= {name_key(n) for n in ema_names(r.get("Name of medicine") or "")}
     res = EmaResult()
     bios: dict[str, dict[bool, dict[str, str]]] = defaultdict(lambda: {True: {}, False: {}})
     first: dict[str, tuple[date, str]] = {}
     states: dict[str, set[str]] = defaultdict(set)
     for r in rows:
-        if (r.get("Category") or "").strip() != "Human":
-            continue
         status = (r.get("Medicine status") or "").strip().lower()
         if status not in _EMA_ACTIVE | _EMA_GONE:
             continue  # refused, application withdrawn, opinion pending: never authorised
-        inn = r.get(_EMA_INN) or ""
-        iid, generic = resolve_components(inn.split(";"), matcher)
-        if iid is None:
-            iid, generic = resolve_components((r.get("Active substance") or "").split(";"), matcher)
+        iid, generic = _ema_ingredient(r, matcher)
         if iid is None:
             continue
+        inn = r.get(_EMA_INN) or ""
         names = [display_name(n) for n in ema_names(r.get("Name of medicine") or "")]
         active = status in _EMA_ACTIVE
-        if (r.get("Biosimilar") or "").strip().lower() == "yes":
+        if _yes(r.get("Biosimilar")) or any(name_key(n) in known[iid] for n in names):
             for n in names:
                 if name_key(n) not in {name_key(inn), name_key(generic or "")}:
                     bios[iid][active].setdefault(name_key(n), n)
             continue
-        if (r.get("Generic or hybrid") or "").strip().lower() == "yes":
+        if _yes(r.get("Generic or hybrid")):
             continue
         gen = matcher.generic_keys(iid) | {base_key(generic or "")}
         for n in names:
@@ -786,11 +903,11 @@ def ema_medicines(rows: Iterable[Mapping[str, str]], matcher: Matcher) -> EmaRes
     for iid, by_state in bios.items():
         entries = []
         for active in (True, False):
-            names = by_state[active]
-            if not names:
+            by_key = by_state[active]
+            if not by_key:
                 continue
             e: dict[str, Any] = {
-                "brands": [names[k] for k in sorted(names)],
+                "brands": [by_key[k] for k in sorted(by_key)],
                 "markets": ["EU"],
                 "sources": [SRC_EMA],
                 "confidence": "high",
@@ -907,7 +1024,11 @@ def derive(
         discontinued_ids=disc_ids,
         tentative_ids=tent_ids,
     )
-    ema = ema_medicines(tables.ema, matcher)
+    pb_bios = {
+        iid: {name_key(n) for e in entries for n in e["brands"]}
+        for iid, entries in pb.biosimilars.items()
+    }
+    ema = ema_medicines(tables.ema, matcher, biosimilar_names=pb_bios)
     records: dict[str, dict[str, Any]] = {}
     for ing in sorted(ingredients, key=lambda i: i.id):
         iid = ing.id
@@ -983,7 +1104,8 @@ def load_ingredients(drugs_dir: Path) -> list[KbIngredient]:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            print(f"warning: {path.name}: not valid YAML, skipped ({exc})", file=sys.stderr)
+            why = " ".join(str(exc).split())
+            print(f"warning: {path.name}: not valid YAML, skipped ({why})", file=sys.stderr)
             continue
         if not isinstance(data, dict):
             print(f"warning: {path.name}: not a mapping, skipped", file=sys.stderr)

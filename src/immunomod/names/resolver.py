@@ -79,8 +79,11 @@ class Resolver:
         self.vocab = vocab or vocabulary()
         self._never = LEXICON.all_words | _COMMON
         self._sound_keys: dict[str, list[str]] = {}
+        self._keys_by_words: dict[int, list[str]] = {}
+        self._other_keys = list(self.vocab.other)
         for key in self.vocab.fuzzy_keys:
             self._sound_keys.setdefault(_sound(key), []).append(key)
+            self._keys_by_words.setdefault(key.count(" ") + 1, []).append(key)
 
     # --- public -----------------------------------------------------------------------
 
@@ -119,11 +122,26 @@ class Resolver:
                 continue
             tok = toks[i]
             if self._drug_like(tok.norm):
-                m = self._fuzzy(tok.norm, text, tok.start, tok.end)
+                m, used = self._fuzzy_window(toks, i, text)
                 if m:
                     out.append(m)
+                    i += used
+                    continue
             i += 1
         return out
+
+    def _fuzzy_window(self, toks: list[_Token], i: int, text: str) -> tuple[Match | None, int]:
+        """Fuzzy-match the longest run of words (up to 3) that is close to a known name."""
+        for n in (3, 2):
+            if i + n > len(toks) or any(t.norm in self._never for t in toks[i + 1 : i + n]):
+                continue
+            words = " ".join(t.norm for t in toks[i : i + n])
+            keys = self._keys_by_words.get(n, [])
+            if keys and (m := self._fuzzy(words, text, toks[i].start, toks[i + n - 1].end, keys)):
+                if m.status != "not_found":
+                    return m, n
+        tok = toks[i]
+        return self._fuzzy(tok.norm, text, tok.start, tok.end), 1
 
     def _lookup(self, key: str, n: int, text: str, start: int, end: int) -> list[Match] | None:
         v = self.vocab
@@ -151,10 +169,15 @@ class Resolver:
             and norm not in self.vocab.other
         )
 
-    def _fuzzy(self, norm: str, text: str, start: int, end: int) -> Match | None:
+    def _fuzzy(
+        self, norm: str, text: str, start: int, end: int, keys: list[str] | None = None
+    ) -> Match | None:
         v = self.vocab
-        limit = 1 if len(norm) <= 6 else 2
-        hits = process.extract(norm, v.fuzzy_keys, scorer=OSA.distance, score_cutoff=limit, limit=8)
+        limit = edit_limit(norm)
+        if limit == 0:
+            return None
+        pool = keys if keys is not None else self._keys_by_words.get(1, [])
+        hits = process.extract(norm, pool, scorer=OSA.distance, score_cutoff=limit, limit=8)
         method = "fuzzy"
         if not hits:
             sound_hits = self._sound_keys.get(_sound(norm), [])
@@ -172,10 +195,13 @@ class Resolver:
                 )  # fmt: skip
             return None
         best = min(h[1] for h in hits)
-        # an ordinary drug at least as close wins: "metformin" must not become methotrexate
-        other_hit = process.extractOne(norm, list(v.other), scorer=OSA.distance, score_cutoff=best)
         score = round(1 - best / max(len(norm), 1), 3)
-        if other_hit is not None:
+        # An ordinary drug closer than any immunomodulator wins ("metformin" is not
+        # methotrexate); one just as close makes the answer ambiguous, never a guess.
+        other_hit = process.extractOne(
+            norm, self._other_keys, scorer=OSA.distance, score_cutoff=best
+        )
+        if other_hit is not None and other_hit[1] < best:
             return self._other(v.other[other_hit[0]], raw, start, end, score, "fuzzy")
         ids: list[str] = []
         for key, dist, _ in hits:
@@ -183,9 +209,8 @@ class Resolver:
                 for iid in v.immuno[key]:
                     if iid not in ids:
                         ids.append(iid)
-        if len(ids) > 1:
-            m = self._ambiguous(tuple(ids), raw, start, end, score)
-            return m.model_copy(update={"method": method})
+        if other_hit is not None:
+            ids.append("other:" + v.other[other_hit[0]].lower())
         return self._match(ids[0], raw, start, end, score, "needs_review", method, None)
 
     # --- building matches ----------------------------------------------------------------
@@ -274,6 +299,12 @@ class Resolver:
 
 
 _SEPARATE = re.compile(r"(?<!\d)\.(?!\d)|[;\n]|\b(and|with|plus|then|but)\b", re.I)
+
+
+def edit_limit(word: str) -> int:
+    """Edits allowed for a fuzzy match: none under 5 letters, 1 up to 6, 2 from 7."""
+    letters = len(word.replace(" ", ""))
+    return 0 if letters < 5 else 1 if letters <= 6 else 2
 
 
 def _merge_repeats(text: str, matches: list[Match]) -> list[Match]:
