@@ -196,7 +196,7 @@ def main() -> None:
         rows.append((_variants(neg, rnd), expected, "generic" if expected else "negative", ""))
 
     suppressants = sorted(i for i, r in records.items() if r.direction != "stimulate")
-    for tpl, current, _kind in NOTE_TEMPLATES:
+    for tpl, _current, _kind in NOTE_TEMPLATES:
         for _ in range(4):
             a, b = rnd.sample(suppressants, 2)
             text = tpl.format(a=records[a].inn, b=records[b].inn, d1="10 mg", d2="400 mg")

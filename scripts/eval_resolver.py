@@ -88,9 +88,8 @@ def main() -> None:
     )
     for cat in sorted(scores, key=lambda c: (c == "overall", c)):
         s = scores[cat]
-        print(
-            f"| {cat} | {s.rows} | {s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f} | {s.rows_wrong} |"
-        )
+        figures = f"{s.precision:.3f} | {s.recall:.3f} | {s.f1:.3f}"
+        print(f"| {cat} | {s.rows} | {figures} | {s.rows_wrong} |")
     neg = scores.get("negative")
     if neg:
         print(

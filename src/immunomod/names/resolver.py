@@ -137,9 +137,9 @@ class Resolver:
                 continue
             words = " ".join(t.norm for t in toks[i : i + n])
             keys = self._keys_by_words.get(n, [])
-            if keys and (m := self._fuzzy(words, text, toks[i].start, toks[i + n - 1].end, keys)):
-                if m.status != "not_found":
-                    return m, n
+            m = self._fuzzy(words, text, toks[i].start, toks[i + n - 1].end, keys) if keys else None
+            if m is not None and m.status != "not_found":
+                return m, n
         tok = toks[i]
         return self._fuzzy(tok.norm, text, tok.start, tok.end), 1
 
