@@ -15,6 +15,8 @@ _SEPARATORS = re.compile(r"[\s\-_‐-―/,.;:()\[\]{}'\"`]+")
 
 def name_key(name: str) -> str:
     """Case-folded, accent-free, NFKC text with punctuation and hyphens turned into spaces."""
+    if name.isascii():  # fast path: nothing to decompose (most drug names and notes)
+        return _SEPARATORS.sub(" ", name.lower()).strip()
     text = unicodedata.normalize("NFKC", _MARKS.sub("", name))
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return _SEPARATORS.sub(" ", text.casefold()).strip()

@@ -22,7 +22,6 @@ gets its context (current, stopped, negated …) and its sig from the text that 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import process
@@ -80,10 +79,21 @@ class Resolver:
         self._never = LEXICON.all_words | _COMMON
         self._sound_keys: dict[str, list[str]] = {}
         self._keys_by_words: dict[int, list[str]] = {}
-        self._other_keys = list(self.vocab.other)
+        self._single_by_len: dict[int, list[str]] = {}
+        self._other_by_len: dict[int, list[str]] = {}
+        for key in self.vocab.fuzzy_keys:
+            if " " not in key:
+                self._single_by_len.setdefault(len(key), []).append(key)
+        for key in self.vocab.other:
+            self._other_by_len.setdefault(len(key), []).append(key)
         for key in self.vocab.fuzzy_keys:
             self._sound_keys.setdefault(_sound(key), []).append(key)
             self._keys_by_words.setdefault(key.count(" ") + 1, []).append(key)
+
+    @staticmethod
+    def _near_length(by_len: dict[int, list[str]], n: int, limit: int) -> list[str]:
+        """Keys whose length is within ``limit`` of ``n`` (no closer key can be farther)."""
+        return [k for d in range(n - limit, n + limit + 1) for k in by_len.get(d, [])]
 
     # --- public -----------------------------------------------------------------------
 
@@ -176,7 +186,9 @@ class Resolver:
         limit = edit_limit(norm)
         if limit == 0:
             return None
-        pool = keys if keys is not None else self._keys_by_words.get(1, [])
+        pool = (
+            keys if keys is not None else self._near_length(self._single_by_len, len(norm), limit)
+        )
         hits = process.extract(norm, pool, scorer=OSA.distance, score_cutoff=limit, limit=8)
         method = "fuzzy"
         if not hits:
@@ -198,9 +210,8 @@ class Resolver:
         score = round(1 - best / max(len(norm), 1), 3)
         # An ordinary drug closer than any immunomodulator wins ("metformin" is not
         # methotrexate); one just as close makes the answer ambiguous, never a guess.
-        other_hit = process.extractOne(
-            norm, self._other_keys, scorer=OSA.distance, score_cutoff=best
-        )
+        other_pool = self._near_length(self._other_by_len, len(norm), best)
+        other_hit = process.extractOne(norm, other_pool, scorer=OSA.distance, score_cutoff=best)
         if other_hit is not None and other_hit[1] < best:
             return self._other(v.other[other_hit[0]], raw, start, end, score, "fuzzy")
         ids: list[str] = []
@@ -335,16 +346,22 @@ def _sig_end(text: str, end: int, clause_end: int) -> int:
     return stop
 
 
+_LOCAL_PHRASES = {
+    name_key(p): r for p, r in LEXICON.local.items() if p not in {"pr", "eye", "skin", "scalp"}
+}  # the excluded words are too common to decide a route on their own
+_LOCAL_RE = re.compile(
+    r"(?<![\w])("
+    + "|".join(re.escape(p) for p in sorted(_LOCAL_PHRASES, key=len, reverse=True))
+    + r")(?![\w])"
+)
+
+
 def _local_route(fragment: str) -> str | None:
-    low = f" {name_key(fragment)} "
-    best: tuple[int, str] | None = None
-    for phrase, route in LEXICON.local.items():
-        if phrase in {"pr", "eye", "skin", "scalp"}:
-            continue  # too common as ordinary words to decide a route on their own
-        pos = low.find(f" {name_key(phrase)} ")
-        if pos >= 0 and (best is None or pos < best[0]):
-            best = (pos, route)
-    return best[1] if best else None
+    m = _LOCAL_RE.search(name_key(fragment))
+    return _LOCAL_PHRASES[m.group(1)] if m else None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _input_problem(text: str) -> str | None:
@@ -352,7 +369,6 @@ def _input_problem(text: str) -> str | None:
         return "empty input: give a drug name or a text that mentions one"
     if len(text) > MAX_CHARS:
         return f"input is {len(text)} characters; the limit is {MAX_CHARS}: split it"
-    bad = [c for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r"]
-    if bad:
-        return f"input contains control character U+{ord(bad[0]):04X}: remove it"
+    if bad := _CONTROL.search(text):
+        return f"input contains control character U+{ord(bad.group()):04X}: remove it"
     return None

@@ -91,14 +91,17 @@ def _unit_name(raw: str) -> str:
     return r.replace("m²", "m2")
 
 
+_FREQ_PHRASES = sorted(LEXICON.frequency, key=len, reverse=True)
+_FREQ_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(p) for p in _FREQ_PHRASES) + r")(?![\w])")
+
+
 def _frequency(text: str) -> tuple[str, float, str] | None:
     """(label, times, per 'day'|'week'|'month') of the first frequency in ``text``."""
     low = text.lower()
     found: list[tuple[int, str, float, str]] = []
-    for phrase, (times, per) in LEXICON.frequency.items():
-        m = re.search(rf"(?<![\w/]){re.escape(phrase)}(?![\w])", low)
-        if m:
-            found.append((m.start(), phrase, times, per))
+    if m1 := _FREQ_RE.search(low):
+        times, per = LEXICON.frequency[m1.group(1)]
+        found.append((m1.start(), m1.group(1), times, per))
     if m2 := _EVERY.search(low):
         n, unit = float(m2.group(1)), m2.group(2)[0].lower()
         label = f"every {m2.group(1)} {m2.group(2)}"
