@@ -14,7 +14,9 @@ from functools import cache
 from immunomod.names.lexicon import LEXICON
 from immunomod.names.models import Context
 
-_CLAUSE_END = re.compile(r"[.;\n|!?]|\bbut\b|\bhowever\b|\bwhereas\b", re.I)
+_CLAUSE_END = re.compile(
+    r"(?<!\d)\.(?!\d)|[;\n|!?]|\bbut\b|\bhowever\b|\bwhereas\b", re.I
+)  # a decimal point ("0.1%") does not end a clause
 _SCOPE_BREAK = re.compile(
     r"\b(now|currently|on|taking|takes|started|continues|continuing|remains|and is|restarted)\b",
     re.I,

@@ -1,0 +1,184 @@
+"""The resolver as an executable specification: input text -> what it must answer.
+
+Each table row is a case a real record produces (US RxNorm-style and UK dm+d-style product
+strings, notes, typos); the tables were written from those naming conventions, not from the
+resolver's output.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from immunomod.names import resolve
+
+
+def only(text: str):  # type: ignore[no-untyped-def]
+    res = resolve(text)
+    assert res.error is None, res.error
+    assert len(res.matches) == 1, [m.matched_text for m in res.matches]
+    return res.matches[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "ingredient"),
+    [
+        ("Humira", "adalimumab"),
+        ("HUMIRA®", "adalimumab"),
+        ("adalimumab 40 MG in 0.4 ML Prefilled Syringe [Humira]", "adalimumab"),
+        ("predniSONE 5 MG Oral Tablet", "prednisone"),
+        ("Prednisolone 5mg gastro-resistant tablets", "prednisolone"),
+        ("methotrexate sodium 25 MG/ML Injectable Solution", "methotrexate"),
+        ("Methotrexate 10mg/0.2ml solution for injection pre-filled syringes", "methotrexate"),
+        ("hydroxychloroquine sulfate 200 MG Oral Tablet", "hydroxychloroquine"),
+        ("cyclosporine", "ciclosporin"),
+        ("Ciclosporin", "ciclosporin"),
+        ("mycophenolate mofetil 500mg tablets", "mycophenolic-acid"),
+        ("MTX", "methotrexate"),
+        ("Keytruda 200 mg IV", "pembrolizumab"),
+        ("interferon beta 1a", "interferon-beta-1a"),
+        ("interferon beta-1a", "interferon-beta-1a"),
+    ],
+)
+def test_names_and_product_strings_resolve_uniquely(text: str, ingredient: str) -> None:
+    m = only(text)
+    assert (m.ingredient, m.status, m.immunomodulator) == (ingredient, "unique", True)
+    assert text[m.span[0] : m.span[1]] == m.matched_text
+
+
+@pytest.mark.parametrize(
+    ("text", "ingredient"),
+    [("metotrexate", "methotrexate"), ("adalimumub", "adalimumab"), ("siklosporin", "ciclosporin"),
+     ("infliximib", "infliximab"), ("tocilizumba", "tocilizumab")],
+)  # fmt: skip
+def test_misspellings_are_resolved_but_flagged_for_review(text: str, ingredient: str) -> None:
+    m = only(text)
+    assert m.ingredient == ingredient
+    assert m.status == "needs_review" and m.method in {"fuzzy", "phonetic"}
+    assert 0.5 < m.confidence < 1.0
+
+
+@pytest.mark.parametrize(
+    "text", ["metformin", "bevacizumab", "denosumab 60 mg", "ibuprofen 400mg tds", "Epoetin alfa"]
+)
+def test_other_drugs_are_known_and_not_immunomodulators(text: str) -> None:
+    m = only(text)
+    assert m.status == "not_immunomodulator" and not m.immunomodulator
+
+
+def test_unknown_biologic_is_not_linked_to_the_nearest_word() -> None:
+    m = only("zorbalimab 300 mg every 4 weeks")
+    assert (m.status, m.ingredient, m.method) == ("not_found", None, "pattern")
+
+
+def test_ambiguous_abbreviation_gives_candidates_not_a_guess() -> None:
+    m = only("pred 20mg od")
+    assert m.status == "ambiguous" and m.ingredient is None
+    assert {c.ingredient for c in m.candidates} == {"prednisone", "prednisolone"}
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [("prednisolone eye drops", "ophthalmic"), ("Prednisolone acetate 1% eye drops", "ophthalmic"),
+     ("hydrocortisone 1% cream", "topical"), ("tacrolimus 0.1% ointment", "topical"),
+     ("budesonide nasal spray", "intranasal"),
+     ("triamcinolone 40 mg intra-articular injection", "intra-articular")],
+)  # fmt: skip
+def test_local_forms_are_reported_as_local(text: str, route: str) -> None:
+    m = only(text)
+    assert m.local is True and m.route == route
+
+
+def test_systemic_forms_are_not_local() -> None:
+    assert only("prednisolone 5mg tablets").local is False
+    assert only("methylprednisolone 1 g IV").route == "iv"
+
+
+@pytest.mark.parametrize(
+    ("text", "context"),
+    [("no methotrexate", "negated"), ("stopped prednisone in May", "stopped"),
+     ("prednisone stopped in May", "stopped"), ("allergic to sulfasalazine", "allergy"),
+     ("plan to start adalimumab", "planned"), ("previously on leflunomide", "historical"),
+     ("on methotrexate 15 mg weekly", "current")],
+)  # fmt: skip
+def test_context_of_a_mention(text: str, context: str) -> None:
+    assert only(text).context == context
+
+
+def test_note_with_several_drugs_gives_each_its_own_context_and_sig() -> None:
+    res = resolve("Stopped prednisolone in May; continues MTX 20mg weekly and Humira 40mg eow.")
+    got = [(m.ingredient, m.context) for m in res.matches]
+    assert got == [("prednisolone", "stopped"), ("methotrexate", "current"),
+                   ("adalimumab", "current")]  # fmt: skip
+    mtx, ada = res.matches[1].sig, res.matches[2].sig
+    assert mtx is not None and (mtx.dose, mtx.unit, mtx.amount_per_week) == (20, "mg", 20)
+    assert ada is not None and (ada.dose, ada.amount_per_week) == (40, 20)
+
+
+def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
+    res = resolve("previously on leflunomide, now on methotrexate")
+    assert [m.context for m in res.matches] == ["historical", "current"]
+
+
+@pytest.mark.parametrize(
+    ("text", "dose", "per_day", "per_week"),
+    [("prednisone 20 mg daily", 20, 20, 140), ("prednisolone 5mg bd", 5, 10, 70),
+     ("prednisolone 10mg tds", 10, 30, 210), ("MTX 15 mg weekly", 15, 15 / 7, 15),
+     ("methotrexate 25mg once a week", 25, 25 / 7, 25),
+     ("adalimumab 40 mg every other week", 40, 40 / 14, 20),
+     ("Keytruda 200 mg q3w", 200, 200 / 21, 200 / 3),
+     ("dexamethasone 4 mg qds", 4, 16, 112), ("prednisolone 30mg OD", 30, 30, 210),
+     ("infliximab 5 mg/kg every 8 weeks", 5, 5 / 56, 5 / 8)],
+)  # fmt: skip
+def test_sig_amounts_per_day_and_week(
+    text: str, dose: float, per_day: float, per_week: float
+) -> None:
+    sig = only(text).sig
+    assert sig is not None and sig.dose == dose
+    assert sig.amount_per_day == pytest.approx(per_day, rel=1e-4)
+    assert sig.amount_per_week == pytest.approx(per_week, rel=1e-4)
+
+
+def test_multi_step_sig_becomes_steps() -> None:
+    sig = only("prednisolone 40 mg daily for 1 week, then 30 mg daily for 1 week, then stop").sig
+    assert sig is not None
+    assert [(s.dose, s.duration_days) for s in sig.steps] == [(40, 7), (30, 7)]
+
+
+def test_taper_is_read() -> None:
+    sig = only("prednisone 40 mg daily, reduce by 5 mg each week").sig
+    assert sig is not None and sig.dose == 40
+    assert sig.steps[-1].taper == "reduce by 5 mg every 1 week"
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [("prednisolone 30mg od for 3 weeks", 21), ("prednisolone 40mg od x14 days", 14),
+     ("prednisolone 30 mg od 5/7", 5)],
+)  # fmt: skip
+def test_durations(text: str, days: float) -> None:
+    sig = only(text).sig
+    assert sig is not None and sig.duration is not None
+    from immunomod.names.sig import _duration
+
+    parsed = _duration(sig.text)
+    assert parsed is not None and parsed[1] == days
+
+
+def test_prn() -> None:
+    sig = only("hydrocortisone 10 mg prn").sig
+    assert sig is not None and sig.prn
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("", "empty"), ("   ", "empty"), ("x" * 10_001, "limit is 10000"),
+     ("metho\x00trexate", "control character")],
+)  # fmt: skip
+def test_bad_input_gets_a_clear_error(text: str, problem: str) -> None:
+    res = resolve(text)
+    assert res.error is not None and problem in res.error and res.matches == []
+
+
+def test_nothing_found_gives_suggestions() -> None:
+    res = resolve("adalimumabbbbbb")
+    assert not res.matches or res.matches[0].status != "unique"
