@@ -51,9 +51,14 @@ validate: $(VENV)/.installed-dev
 kb: $(VENV)/.installed-dev
 	$(BIN)/immunomod kb build
 
-## bench: timings reported in the README (CLI cold start, library get() latency)
-bench: $(VENV)/.installed-dev
+$(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-dev
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+## bench: the figures reported in the README (benchmarks/results/*.json)
+bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/bench_kb.py
+	$(PY) benchmarks/bench_resolver.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -50,8 +50,18 @@ def info(
 ) -> None:
     """Describe one immunomodulator, with the source of every fact."""
     from immunomod import kb
+    from immunomod.errors import UnknownDrugError
 
-    rec = kb.get(name)
+    try:
+        rec = kb.get(name)
+    except UnknownDrugError:
+        # A product string or sig ("Humira 40 mg pen") names one ingredient for sure: show it.
+        from immunomod.names import resolve
+
+        sure = {m.ingredient for m in resolve(name).matches if m.status == "unique"}
+        if len(sure) != 1:
+            raise
+        rec = kb.get(sure.pop() or "")
     if as_json:
         _print_json(rec.public_dict())
         return
