@@ -122,6 +122,16 @@ def _misspell(word: str, rnd: random.Random) -> str:
     return out if out != word.lower() else out[:-1]
 
 
+def _kb_id(name: str) -> str | None:
+    """The knowledge-base ingredient a WHO INN names (any name the KB holds), if any."""
+    from immunomod.errors import UnknownDrugError
+
+    try:
+        return kb.get(name).id
+    except UnknownDrugError:
+        return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -160,7 +170,7 @@ def main() -> None:
     per_ingredient: dict[str, int] = {}
     for p in prods:
         inns = p["matched_inn"].split("; ")
-        ids = [inn_to_id.get(name_key(n)) for n in inns]
+        ids = [_kb_id(n) for n in inns]
         form, _, route = p["Form"].partition(";")
         text = f"{p['DrugName']} {p['Strength']} {form.lower()} {route.lower()}".strip()
         local = route.upper() in {
@@ -194,6 +204,16 @@ def main() -> None:
     for neg in HARD_NEGATIVES:
         expected = inn_to_id.get(name_key(neg), "")
         rows.append((_variants(neg, rnd), expected, "generic" if expected else "negative", ""))
+
+    # more negatives: ordinary drug names from the DrugBank vocabulary (one word, typed often)
+    other_tsv = ROOT / "src/immunomod/knowledge/data/derived/other_drugs.tsv"
+    lines = [ln for ln in other_tsv.read_text(encoding="utf-8").splitlines() if ln[:1] != "#"]
+    plain = [
+        r["name"] for r in csv.DictReader(lines, delimiter="\t")
+        if r["name"].isalpha() and 6 <= len(r["name"]) <= 14
+    ]  # fmt: skip
+    for name in rnd.sample(plain, 80):
+        rows.append((_variants(name, rnd), "", "negative", ""))
 
     suppressants = sorted(i for i, r in records.items() if r.direction != "stimulate")
     for tpl, _current, _kind in NOTE_TEMPLATES:

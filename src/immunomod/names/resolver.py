@@ -71,6 +71,14 @@ def _sound(key: str) -> str:
     return re.sub(r"(.)\1+", r"\1", k)
 
 
+_ALIKE_STARTS = {frozenset(p) for p in ("ck", "cs", "cq", "kq", "iy", "fp", "xz", "ae", "ei", "ou")}
+
+
+def _same_start(a: str, b: str) -> bool:
+    """First letters equal, or alike in sound (c/k, soft c/s, f/ph, i/y, x/z)."""
+    return a[0] == b[0] or frozenset((a[0], b[0])) in _ALIKE_STARTS
+
+
 class Resolver:
     """Resolves texts against one vocabulary (the package's own by default)."""
 
@@ -143,7 +151,7 @@ class Resolver:
     def _fuzzy_window(self, toks: list[_Token], i: int, text: str) -> tuple[Match | None, int]:
         """Fuzzy-match the longest run of words (up to 3) that is close to a known name."""
         for n in (3, 2):
-            if i + n > len(toks) or any(t.norm in self._never for t in toks[i + 1 : i + n]):
+            if i + n > len(toks):
                 continue
             words = " ".join(t.norm for t in toks[i : i + n])
             keys = self._keys_by_words.get(n, [])
@@ -190,6 +198,8 @@ class Resolver:
             keys if keys is not None else self._near_length(self._single_by_len, len(norm), limit)
         )
         hits = process.extract(norm, pool, scorer=OSA.distance, score_cutoff=limit, limit=8)
+        # Typos rarely hit the first letter; sound-alikes (c/k, ph/f) are found below.
+        hits = [h for h in hits if _same_start(h[0], norm)]
         method = "fuzzy"
         if not hits:
             sound_hits = self._sound_keys.get(_sound(norm), [])
