@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 LINT_PATHS := $(wildcard src tests benchmarks scripts)
 
-.PHONY: demo test lint typecheck unit kb validate bench clean
+.PHONY: demo test lint typecheck unit kb derive validate bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "immunomod needs Python >= 3.11"'
@@ -50,6 +50,19 @@ validate: $(VENV)/.installed-dev
 
 kb: $(VENV)/.installed-dev
 	$(BIN)/immunomod kb build
+
+## derive: refresh everything derived from ../shared/data, in dependency order, then rebuild.
+## Needs ../shared and Debian's wamerican-large (installed here if missing).
+SHARED ?= ../shared
+derive: $(VENV)/.installed-dev
+	@test -f /usr/share/dict/american-english-large || apt-get install -y -q wamerican-large
+	$(PY) scripts/derive_scope.py --shared $(SHARED)
+	$(PY) scripts/derive_names.py --shared $(SHARED) --out src/immunomod/knowledge/data/derived/names.yaml
+	$(PY) scripts/derive_other_drugs.py --shared $(SHARED)
+	$(BIN)/immunomod kb build
+	$(PY) scripts/derive_near_words.py
+	$(PY) scripts/derive_test_tables.py --shared $(SHARED)
+	$(PY) scripts/build_resolver_devset.py --shared $(SHARED)
 
 $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-dev
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

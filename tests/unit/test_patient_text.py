@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from immunomod import kb
-from immunomod.knowledge.validate import MAX_GRADE, MIN_WORDS_ALONE, reading_grade, walk
+from immunomod.knowledge.validate import (
+    MAX_GRADE,
+    MIN_WORDS_ALONE,
+    count_sentences,
+    reading_grade,
+    walk,
+)
 
 IDS = [s.id for s in kb.store().all_summaries()]
 
@@ -14,8 +20,7 @@ IDS = [s.id for s in kb.store().all_summaries()]
 def test_summary_is_plain_and_two_to_four_sentences(iid: str) -> None:
     summary = kb.get(iid).ingredient.summary.plain
     assert reading_grade(summary) <= MAX_GRADE, summary
-    sentences = [s for s in summary.replace("!", ".").replace("?", ".").split(". ") if s.strip()]
-    assert 2 <= len(sentences) <= 4, summary
+    assert 2 <= count_sentences(summary) <= 4, summary
 
 
 @pytest.mark.parametrize("iid", IDS)

@@ -27,6 +27,7 @@ CASES = {
     "defect-no-unit": ("no-unit", "interval: 2"),
     "defect-reading-grade": ("reading-grade", "plain: Pharmacological"),
     "defect-unknown-condition": ("unknown-condition", "lupus-nephritis-typo"),
+    "defect-summary-length": ("summary-length", "plain: This shot calms the immune system."),
 }
 
 

@@ -14,10 +14,12 @@ is wrong and how to fix it. The checks, by code:
 ``reading-grade``        patient text above US grade 8 (Flesch-Kincaid)
 ``unknown-condition``    an indication names a condition not in ``conditions/``
 ``unknown-exclusion``    ``exclude_inherited`` names a fact the class does not state
+``summary-length``       the plain-language summary is not two to four sentences
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -68,6 +70,11 @@ def reading_grade(text: str) -> float:
     import textstat  # curation-time dependency only
 
     return float(textstat.flesch_kincaid_grade(text))
+
+
+def count_sentences(text: str) -> int:
+    """Sentences in plain text (ends at . ! ? followed by a space or the end)."""
+    return len([s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()])
 
 
 def _documents(tree: SourceTree) -> Iterator[tuple[Located, BaseModel | dict[str, Any]]]:
@@ -199,6 +206,14 @@ def check_ingredients(tree: SourceTree) -> list[Problem]:
                                 "unknown-class", f"'{also}' is not a class/type in the taxonomy",
                                 "write it as 'class' or 'class/type' with ids from classes/")
                     )  # fmt: skip
+        n = count_sentences(ing.summary.plain)
+        if not 2 <= n <= 4:
+            out.append(
+                Problem(doc.file, doc.line(("summary", "plain")), "summary-length",
+                        f"the summary has {n} sentence(s); it should have two to four",
+                        "merge or split sentences: what it is, how it is given, what it treats, "
+                        "the main risk")
+            )  # fmt: skip
         if ing.atc is not None:
             for i, code in enumerate(ing.atc.codes):
                 if not ATC_LEVEL5.match(code):
