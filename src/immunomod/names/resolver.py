@@ -87,6 +87,12 @@ class Resolver:
         self._never = LEXICON.all_words | _COMMON
         self._sound_keys: dict[str, list[str]] = {}
         self._keys_by_words: dict[int, list[str]] = {}
+        # longest name (in words) starting with each word, incl. compact/other/ambiguous names
+        self._span_from: dict[str, int] = {}
+        for key in (*self.vocab.immuno, *self.vocab.other, *self.vocab.ambiguous):
+            first, n = key.split(" ", 1)[0], key.count(" ") + 1
+            if n > self._span_from.get(first, 1):
+                self._span_from[first] = min(n, self.vocab.max_words)
         self._single_by_len: dict[int, list[str]] = {}
         self._other_by_len: dict[int, list[str]] = {}
         for key in self.vocab.fuzzy_keys:
@@ -123,12 +129,16 @@ class Resolver:
 
     def _scan(self, text: str) -> list[Match]:
         toks = _tokens(text)
-        v = self.vocab
         out: list[Match] = []
         i = 0
         while i < len(toks):
             found = None
-            for n in range(min(v.max_words, len(toks) - i), 0, -1):
+            # only words that start a multi-word name need the longer windows
+            top = self._span_from.get(toks[i].norm, 1)
+            if top == 1 and i + 1 < len(toks) and len(toks[i + 1].norm) <= 3:
+                top = 2  # "FK-506", "6-MP", "beta-1a": joined forms are names too
+            top = min(top, len(toks) - i)
+            for n in range(top, 0, -1):
                 words = [t.norm for t in toks[i : i + n]]
                 key = " ".join(words)
                 found = self._lookup(key, n, text, toks[i].start, toks[i + n - 1].end)

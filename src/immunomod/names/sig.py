@@ -199,15 +199,17 @@ def _step(text: str, carry: SigStep | None = None) -> SigStep:
     )
 
 
+_ROUTE_PHRASES = {**LEXICON.routes, **LEXICON.local}  # local wins when both name a phrase
+_ROUTE_RE = re.compile(
+    r"(?<![\w/])("
+    + "|".join(re.escape(p) for p in sorted(_ROUTE_PHRASES, key=len, reverse=True))
+    + r")(?![\w])"
+)
+
+
 def _route(text: str) -> str | None:
-    low = f" {text.lower()} "
-    best: tuple[int, str] | None = None
-    for table in (LEXICON.local, LEXICON.routes):
-        for phrase, route in table.items():
-            m = re.search(rf"(?<![\w/]){re.escape(phrase)}(?![\w])", low)
-            if m and (best is None or m.start() < best[0]):
-                best = (m.start(), route)
-    return best[1] if best else None
+    m = _ROUTE_RE.search(text.lower())
+    return _ROUTE_PHRASES[m.group(1)] if m else None
 
 
 def parse_sig(text: str) -> Sig:
