@@ -30,6 +30,8 @@ demo: $(VENV)/.installed
 	$(BIN)/immunomod info keytruda --view patient
 	$(BIN)/immunomod condition "rheumatoid arthritis"
 	$(BIN)/immunomod classes
+	$(BIN)/immunomod resolve "Stopped pred in May; MTX 20mg weekly, Amgevita 40mg eow; metformin 500mg bd"
+	$(BIN)/immunomod assess examples/regimen.json
 
 ## test: dev dependencies, then lint, type checks and the whole test suite
 test: $(VENV)/.installed-dev lint typecheck unit
@@ -72,6 +74,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/.installed-dev
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/bench_kb.py
 	$(PY) benchmarks/bench_resolver.py
+	$(PY) benchmarks/bench_assess.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

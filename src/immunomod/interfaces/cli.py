@@ -116,6 +116,50 @@ def resolve(
 
 
 @app.command()
+def assess(
+    file: Path | None = typer.Argument(None, help="Regimen JSON file ('-' for stdin)."),
+    text: str | None = typer.Option(None, "--text", help="Medications as free text."),
+    weight: float | None = typer.Option(None, "--weight", help="Weight in kg."),
+    age: float | None = typer.Option(None, "--age", help="Age in years."),
+    vaccine: list[str] = typer.Option([], "--vaccine", help="Planned vaccine (repeatable)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Date of the assessment (today)."),
+    jurisdiction: str = typer.Option("US", help="US, UK, AU, EU or INT: which rules lead."),
+    ics: Path | None = typer.Option(None, "--ics", help="Write the monitoring schedule here."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Check a regimen: immunosuppression level, vaccines, screening, monitoring, cautions."""
+    from immunomod.interfaces.regimen_io import request_from_cli
+    from immunomod.rules import assess as run_assess
+
+    req = request_from_cli(file, text, weight, age, vaccine, as_of, jurisdiction)
+    result = run_assess(req)
+    if ics is not None:
+        from immunomod.rules.schedule import write_ics
+
+        write_ics(result, ics)
+    if as_json:
+        _print_json(result.as_json())
+        return
+    from immunomod.interfaces.render import render_assessment
+
+    render_assessment(_console(), result)
+
+
+@app.command()
+def explain(rule_id: str, as_json: bool = JSON_OPT) -> None:
+    """Show a rule (or a knowledge-base fact) by id: thresholds, text and sources."""
+    from immunomod.rules.explain import explain as find_rule
+
+    found = find_rule(rule_id)
+    if as_json:
+        _print_json(found)
+        return
+    from immunomod.interfaces.render import render_rule
+
+    render_rule(_console(), found)
+
+
+@app.command()
 def classes(as_json: bool = JSON_OPT) -> None:
     """The class tree: direction -> class -> type -> ingredients."""
     from immunomod import kb

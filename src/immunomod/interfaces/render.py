@@ -149,11 +149,119 @@ def render_resolution(console: Console, res: Any) -> None:
                 sig += f" (= {s.amount_per_day:g} {s.unit}/day)"
         route = (m.route or "") + (" (local)" if m.local else "")
         table.add_row(
-            m.matched_text, f"[{style}]{name}[/]", m.status, f"{m.confidence:.2f}", m.context,
-            route, sig,
-        )  # fmt: skip
+            m.matched_text,
+            f"[{style}]{name}[/]",
+            m.status,
+            f"{m.confidence:.2f}",
+            m.context,
+            route,
+            sig,
+        )
     if not res.matches:
         hint = f" Did you mean: {', '.join(res.suggestions)}?" if res.suggestions else ""
         console.print(f"[yellow]No drug names found.{hint}[/yellow]")
         return
     console.print(table)
+
+
+_LEVEL_STYLE = {"high": "bold red", "low": "yellow", "none": "green", "unknown": "bold magenta"}
+_STATUS_STYLE = {
+    "contraindicated": "bold red",
+    "defer": "yellow",
+    "unknown": "bold magenta",
+    "allowed": "green",
+    "allowed_reduced_response": "cyan",
+    "give_before_start": "cyan",
+}
+
+
+def _short(text: str, n: int = 110) -> str:
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
+def render_assessment(console: Console, a: Any) -> None:
+    imm = a.immunosuppression
+    pe = a.prednisone_equivalent_mg_per_day
+    head = Text.assemble(
+        ("Immunosuppression: ", "bold"),
+        (imm.level.upper(), _LEVEL_STYLE[imm.level]),
+        f"   prednisone-equivalent: {'unknown' if pe is None else f'{pe:g} mg/day'}",
+        f"   as of {a.as_of} ({a.jurisdiction})",
+    )
+    lines = Table.grid(padding=(0, 1))
+    lines.add_column(style="bold", no_wrap=True)
+    lines.add_column()
+    for c in imm.contributing:
+        lines.add_row(c.drug, f"[{_LEVEL_STYLE[c.level]}]{c.level}[/] [dim]({c.rule})[/dim]")
+    console.print(Panel(lines, title=head, title_align="left"))
+    vt = Table(
+        "vaccine", "live", "verdict", "date", "why (rule)", title="Vaccines", show_lines=True
+    )
+    for v in a.vaccines:
+        date = v.earliest_date or v.latest_date or ""
+        when = f"from {date}" if v.earliest_date else f"by {date}" if v.latest_date else ""
+        why = "\n".join(f"{_short(r.text)} [dim]({r.rule})[/dim]" for r in v.reasons[:5]) + (
+            "\n[dim]… immunomod explain RULE for the sources[/dim]" if v.reasons else ""
+        )
+        live = "?" if v.live is None else "yes" if v.live else "no"
+        vt.add_row(v.vaccine, live, f"[{_STATUS_STYLE[v.status]}]{v.status}[/]", when, why)
+    if a.vaccines:
+        console.print(vt)
+    if a.screening:
+        st = Table("test", "for", "when", "source", title="Screening before starting")
+        for s in a.screening:
+            st.add_row(
+                s.test,
+                s.drug,
+                s.when + (f" (start {s.due})" if s.due else ""),
+                ", ".join(s.sources),
+            )
+        console.print(st)
+    if a.monitoring:
+        mt = Table("check", "for", "next due", "how long", "source", title="Monitoring")
+        for m in a.monitoring:
+            mt.add_row(m.test, m.drug, str(m.next_due or "-"), m.when[:50], ", ".join(m.sources))
+        console.print(mt)
+    for c in a.cautions:
+        console.print(
+            f"[bold yellow]Caution ({c.severity})[/]: {', '.join(c.drugs)}: {c.text} "
+            f"[dim]({c.rule}; {', '.join(c.sources)})[/dim]"
+        )
+    if a.missing:
+        console.print("[bold magenta]Missing (limits the answer):[/] " + "; ".join(a.missing))
+
+
+def render_rule(console: Console, rule: dict[str, Any]) -> None:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for key in (
+        "kind",
+        "title",
+        "text",
+        "plain",
+        "threshold",
+        "child_threshold",
+        "child_weight",
+        "min_duration",
+        "interval",
+        "value",
+        "level",
+        "severity",
+        "jurisdiction",
+        "confidence",
+        "note",
+        "stated_on",
+    ):
+        if key in rule:
+            val = rule[key]
+            if isinstance(val, dict) and "value" in val:
+                op = {"=": "", ">=": "≥ ", "<=": "≤ ", ">": "> ", "<": "< ", "~": "~"}[
+                    val.get("op", "=")
+                ]
+                val = f"{op}{val['value']:g} {val.get('unit') or ''}"
+            grid.add_row(key, str(val))
+    for s in rule.get("sources", []):
+        loc = f" [{s['locator']}]" if s.get("locator") else ""
+        grid.add_row("source", f"{s['id']}{loc}: {s.get('title', '')} {s.get('url', '')}")
+    console.print(Panel(grid, title=rule.get("id", ""), title_align="left"))

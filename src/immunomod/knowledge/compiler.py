@@ -134,8 +134,12 @@ def _taxonomy_json(tax: Taxonomy, cid: str) -> str:
     return canonical(tax.classes[cid])
 
 
-def compile_tree(tree: SourceTree, db_path: Path) -> dict[str, Any]:
-    """Write ``db_path`` from a valid tree atomically; return the stats stored in ``meta``."""
+def compile_tree(tree: SourceTree, db_path: Path, pack: Any = None) -> dict[str, Any]:
+    """Write ``db_path`` from a valid tree atomically; return the stats stored in ``meta``.
+
+    ``pack`` is the regimen checker's rule pack (:mod:`immunomod.rules.pack`), stored beside
+    the knowledge it refers to.
+    """
     tax = tree.taxonomy
     assert tax is not None
     records = build_records(tree)
@@ -227,6 +231,16 @@ def compile_tree(tree: SourceTree, db_path: Path) -> dict[str, Any]:
             [(k, n, d, k.replace(" ", "")) for k, n, d in others],
         )
         stats["other_drug_names"] = len(others)
+        if pack is not None:
+            from immunomod.rules.pack import store_pack
+
+            pack_json = store_pack(con, pack)
+            stats["rules"] = sum(
+                len(getattr(pack, s)) for s in ("levels", "washouts", "parameters", "cautions")
+            )
+            stats["content_hash"] = hashlib.sha256(
+                (stats["content_hash"] + pack_json).encode()
+            ).hexdigest()
         rows = sorted(names)
         con.executemany(
             "INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?, ?)",
@@ -248,12 +262,26 @@ def compile_tree(tree: SourceTree, db_path: Path) -> dict[str, Any]:
     return stats
 
 
-def build(data_dir: Path = DEFAULT_DATA_DIR, db_path: Path = DEFAULT_DB) -> dict[str, Any]:
-    """Validate the sources and compile them; raise :class:`BuildError` if any problem."""
+def build(
+    data_dir: Path = DEFAULT_DATA_DIR, db_path: Path = DEFAULT_DB, rules_dir: Path | None = None
+) -> dict[str, Any]:
+    """Validate the sources (and rule packs) and compile them; raise :class:`BuildError`.
+
+    The package's own rules are used with the package's own data; another data folder brings
+    its rules in ``<data>/rules/`` if it has any.
+    """
+    from immunomod.rules.pack import DEFAULT_RULES_DIR, load_pack
+
     tree, problems = validate(data_dir)
+    if rules_dir is None:
+        rules_dir = DEFAULT_RULES_DIR if data_dir == DEFAULT_DATA_DIR else data_dir / "rules"
+    pack = None
+    if rules_dir.exists() and not problems:
+        pack, rule_problems = load_pack(rules_dir, tree)
+        problems += rule_problems
     if problems:
         raise BuildError(problems)
-    return compile_tree(tree, db_path)
+    return compile_tree(tree, db_path, pack)
 
 
 __all__ = ["DEFAULT_DB", "SCHEMA_VERSION", "BuildError", "build", "compile_tree"]

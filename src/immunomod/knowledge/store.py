@@ -57,6 +57,7 @@ class Store:
     def __init__(self, con: sqlite3.Connection, path: Path):
         self._con = con
         self.path = path
+        self._records: dict[str, DrugRecord] = {}
 
     @classmethod
     def open(cls, path: Path | None = None) -> Store:
@@ -111,12 +112,18 @@ class Store:
         return sorted(r[0] for r in self._con.execute(sql, (arg,)))
 
     def record(self, ingredient_id: str) -> DrugRecord:
+        """The compiled record (cached: records are immutable, and parsing one costs ~1 ms)."""
+        cached = self._records.get(ingredient_id)
+        if cached is not None:
+            return cached
         row = self._con.execute(
             "SELECT json FROM ingredients WHERE id = ?", (ingredient_id,)
         ).fetchone()
         if row is None:
             raise UnknownDrugError(ingredient_id, self.suggest(ingredient_id))
-        return DrugRecord.model_validate_json(row[0])
+        rec = DrugRecord.model_validate_json(row[0])
+        self._records[ingredient_id] = rec
+        return rec
 
     def get(self, name_or_code: str) -> DrugRecord:
         """The ingredient any of whose names (or whose level-5 ATC code) is ``name_or_code``."""

@@ -1,0 +1,73 @@
+"""Turning CLI input (a JSON file or flags) into an :class:`AssessRequest`, with errors that
+name the field and the fix."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from immunomod.errors import UserError
+from immunomod.rules.models import AssessRequest
+
+
+class RegimenInputError(UserError):
+    """The regimen input is not usable; the message names the field and the fix."""
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per problem: the field path, what is wrong."""
+    parts = []
+    for err in exc.errors()[:8]:
+        where = ".".join(str(x) for x in err["loc"]) or "(top)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def request_from_cli(
+    file: Path | None, text: str | None, weight: float | None, age: float | None,
+    vaccines: list[str], as_of: str | None, jurisdiction: str,
+) -> AssessRequest:  # fmt: skip
+    data: dict[str, object]
+    if file is not None:
+        try:
+            raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RegimenInputError(f"cannot read {file}: {exc.strerror}") from None
+        try:
+            loaded = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise RegimenInputError(
+                f"{file} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from None
+        if not isinstance(loaded, dict):
+            raise RegimenInputError(f"{file} must hold a JSON object with 'medications'")
+        data = loaded
+    elif text:
+        data = {"medications": [{"text": part.strip()} for part in _split(text) if part.strip()]}
+    else:
+        raise RegimenInputError("give a regimen: a JSON FILE, or --text 'drug dose frequency; ...'")
+    data.setdefault("as_of", as_of or date.today().isoformat())
+    given = data.get("patient")
+    patient: dict[str, object] = dict(given) if isinstance(given, dict) else {}
+    if weight is not None:
+        patient["weight_kg"] = weight
+    if age is not None:
+        patient["age_years"] = age
+    data["patient"] = patient
+    if vaccines:
+        planned = data.get("planned_vaccines") or []
+        data["planned_vaccines"] = [*(planned if isinstance(planned, list) else []), *vaccines]
+    data.setdefault("jurisdiction", jurisdiction.upper())
+    try:
+        return AssessRequest.model_validate(data)
+    except ValidationError as exc:
+        raise RegimenInputError(f"regimen input: {describe(exc)}") from None
+
+
+def _split(text: str) -> list[str]:
+    """Medications in free text are separated by ';' or new lines."""
+    return [p for line in text.splitlines() for p in line.split(";")]
