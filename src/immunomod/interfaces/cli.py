@@ -274,6 +274,7 @@ def kb_validate(
 def kb_build(
     data: Path | None = typer.Option(None, help="Data folder (default: the package's own)."),
     output: Path | None = typer.Option(None, help="SQLite file (default: the package's own)."),
+    rules: Path | None = typer.Option(None, help="Rule-pack folder (default: the package's)."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Validate the sources and compile them into the SQLite knowledge base."""
@@ -282,7 +283,7 @@ def kb_build(
     from immunomod.knowledge.store import DEFAULT_DB
 
     try:
-        stats = build(data or DEFAULT_DATA_DIR, output or DEFAULT_DB)
+        stats = build(data or DEFAULT_DATA_DIR, output or DEFAULT_DB, rules)
     except BuildError as exc:
         for p in exc.problems:
             typer.echo(str(p), err=True)

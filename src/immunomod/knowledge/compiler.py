@@ -51,6 +51,7 @@ CREATE TABLE memberships (class_id TEXT NOT NULL, type_id TEXT, ingredient_id TE
 CREATE TABLE indications (condition_id TEXT NOT NULL, ingredient_id TEXT NOT NULL,
                           PRIMARY KEY (condition_id, ingredient_id));
 CREATE TABLE scope (code TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE combinations (key TEXT PRIMARY KEY, name TEXT NOT NULL, ingredients TEXT NOT NULL);
 CREATE TABLE brand_routes (key TEXT NOT NULL, ingredient_id TEXT NOT NULL, routes TEXT NOT NULL);
 CREATE TABLE other_names (key TEXT PRIMARY KEY, name TEXT NOT NULL, drugbank_id TEXT NOT NULL,
                           compact TEXT NOT NULL);
@@ -155,6 +156,7 @@ def compile_tree(tree: SourceTree, db_path: Path, pack: Any = None) -> dict[str,
         hasher.update(canonical(tree.scope).encode())
     others = read_other_drugs(tree.root)
     hasher.update(canonical(others).encode())
+    hasher.update(canonical(tree.combinations).encode())
     facts, with_source = count_facts(tree)
     stats: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -231,6 +233,10 @@ def compile_tree(tree: SourceTree, db_path: Path, pack: Any = None) -> dict[str,
             [(k, n, d, k.replace(" ", "")) for k, n, d in others],
         )
         stats["other_drug_names"] = len(others)
+        con.executemany(
+            "INSERT OR IGNORE INTO combinations VALUES (?, ?, ?)",
+            [(name_key(c.name), c.name, ",".join(c.ingredients)) for c in tree.combinations],
+        )
         if pack is not None:
             from immunomod.rules.pack import store_pack
 

@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from immunomod.knowledge.models import (
+    Combination,
+    Combinations,
     Condition,
     DerivedNames,
     Ingredient,
@@ -139,6 +141,7 @@ class SourceTree:
     ingredients: dict[str, Ingredient] = field(default_factory=dict)
     derived: dict[str, DerivedNames] = field(default_factory=dict)
     scope: Scope | None = None
+    combinations: list[Combination] = field(default_factory=list)
     docs: dict[str, Located] = field(default_factory=dict)  # key: "class:<id>", "drug:<id>" …
     source_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -249,6 +252,17 @@ def load_tree(root: Path = DEFAULT_DATA_DIR) -> SourceTree:
             )  # fmt: skip
         tree.docs[f"drug:{ing.id}"] = doc
         tree.ingredients[ing.id] = ing
+    combo_path = root / "combinations.yaml"
+    if combo_path.exists():
+        combo_doc, probs = read_yaml(combo_path, root)
+        tree.problems += probs
+        if combo_doc is not None:
+            tree.docs["combinations"] = combo_doc
+            combos, probs = parse(Combinations, combo_doc, combo_doc.data or {})
+            tree.problems += probs
+            if combos is not None:
+                tree.combinations = list(combos.combinations)
+
     scope_path = root / "scope.yaml"
     if scope_path.exists():
         scope_doc, probs = read_yaml(scope_path, root)

@@ -414,6 +414,18 @@ class Ingredient(InheritableFacts):
         return out
 
 
+class Combination(Fact):
+    """A fixed-combination product: one name, several ingredients (Opdualag)."""
+
+    name: str
+    ingredients: list[str] = Field(min_length=2)
+    markets: list[Market] = Field(default_factory=list)
+
+
+class Combinations(Model):
+    combinations: list[Combination] = Field(default_factory=list)
+
+
 class ScopeGroup(Model):
     id: str
     prefix: str

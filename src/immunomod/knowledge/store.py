@@ -28,7 +28,7 @@ from immunomod.knowledge.normalise import name_key
 
 DEFAULT_DB = Path(__file__).parent / "kb.sqlite"
 #: Bump when the table layout changes; the store refuses a file of another version.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _ATC_ANY = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")
 
 
@@ -133,6 +133,11 @@ class Store:
             ids = self._ids_for_atc(code)
         if len(ids) == 1:
             return self.record(ids[0])
+        combo = self._con.execute(
+            "SELECT ingredients FROM combinations WHERE key = ?", (name_key(name_or_code),)
+        ).fetchone()
+        if combo:  # a combination product: say which ingredients, let the caller choose
+            raise UnknownDrugError(name_or_code, [self._inn(i) for i in combo[0].split(",")])
         if len(ids) > 1:
             raise UnknownDrugError(name_or_code, [self._inn(i) for i in ids])
         raise UnknownDrugError(name_or_code, self.suggest(name_or_code))

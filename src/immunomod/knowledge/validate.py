@@ -91,6 +91,8 @@ def _documents(tree: SourceTree) -> Iterator[tuple[Located, BaseModel | dict[str
             cid, _, tid = key[5:].partition("/")
             if cid in tree.taxonomy.classes and tid in tree.taxonomy.classes[cid].types:
                 yield doc, tree.taxonomy.classes[cid].types[tid]
+        elif key == "combinations":
+            yield doc, {"combinations": tree.combinations}
         elif key == "taxonomy" and tree.taxonomy:
             yield doc, {"directions": tree.taxonomy.directions, "glossary": tree.taxonomy.glossary}
 
@@ -257,6 +259,30 @@ def _claims(tree: SourceTree) -> Iterator[tuple[str, str, str, str, int]]:
                     yield v, str(path[1]), iid, doc.file, doc.line(path)
 
 
+def check_combinations(tree: SourceTree) -> list[Problem]:
+    """Each combination names known ingredients, and its name belongs to no single ingredient."""
+    out: list[Problem] = []
+    if "combinations" not in tree.docs:
+        return out
+    doc = tree.docs["combinations"]
+    names = {name_key(n) for ing in tree.ingredients.values() for n, _ in ing.all_names()}
+    for i, combo in enumerate(tree.combinations):
+        for j, iid in enumerate(combo.ingredients):
+            if iid not in tree.ingredients:
+                out.append(
+                    Problem(doc.file, doc.line(("combinations", i, "ingredients", j)),
+                            "unknown-ingredient", f"'{iid}' has no drugs/{iid}.yaml",
+                            "use a drug id, or add the drug first")
+                )  # fmt: skip
+        if name_key(combo.name) in names:
+            out.append(
+                Problem(doc.file, doc.line(("combinations", i, "name")), "duplicate-name",
+                        f"'{combo.name}' is also a name of a single ingredient",
+                        "keep the combination name here only")
+            )  # fmt: skip
+    return out
+
+
 def check_names(tree: SourceTree) -> list[Problem]:
     """A name must lead to exactly one ingredient."""
     out = []
@@ -282,4 +308,5 @@ def validate(root: Path = DEFAULT_DATA_DIR) -> tuple[SourceTree, list[Problem]]:
     problems += check_sources_units_and_text(tree)
     problems += check_ingredients(tree)
     problems += check_names(tree)
+    problems += check_combinations(tree)
     return tree, sorted(set(problems))

@@ -89,7 +89,12 @@ class Resolver:
         self._keys_by_words: dict[int, list[str]] = {}
         # longest name (in words) starting with each word, incl. compact/other/ambiguous names
         self._span_from: dict[str, int] = {}
-        for key in (*self.vocab.immuno, *self.vocab.other, *self.vocab.ambiguous):
+        for key in (
+            *self.vocab.immuno,
+            *self.vocab.other,
+            *self.vocab.ambiguous,
+            *self.vocab.combinations,
+        ):
             first, n = key.split(" ", 1)[0], key.count(" ") + 1
             if n > self._span_from.get(first, 1):
                 self._span_from[first] = min(n, self.vocab.max_words)
@@ -176,6 +181,13 @@ class Resolver:
         raw = text[start:end]
         if key in v.ambiguous:
             return [self._ambiguous(v.ambiguous[key], raw, start, end)]
+        if key in v.combinations:  # a fixed combination: one match per ingredient
+            return [
+                self._match(iid, raw, start, end, 1.0, "unique", "exact", None).model_copy(
+                    update={"note": f"Combination product: {', '.join(v.combinations[key])}."}
+                )
+                for iid in v.combinations[key]
+            ]
         ids = v.immuno.get(key) or (v.compact.get(key.replace(" ", "")) if n > 1 else None)
         if ids:
             method = "abbreviation" if v.kinds.get(key) == "abbreviation" else "exact"

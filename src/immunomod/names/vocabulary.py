@@ -42,6 +42,7 @@ class Vocabulary:
     ambiguous: dict[str, tuple[str, ...]]  # key -> candidates ("other:x" for non-immunomod.)
     info: dict[str, IngredientInfo]
     brand_routes: dict[tuple[str, str], tuple[str, ...]]  # (key, ingredient) -> routes
+    combinations: dict[str, tuple[str, ...]]  # product key -> ingredient ids
     max_words: int
     fuzzy_keys: list[str] = field(default_factory=list)  # immunomodulator keys worth fuzzing
 
@@ -79,7 +80,11 @@ class Vocabulary:
             known = tuple(c for c in cands if c.startswith("other:") or c in info)
             if known:
                 ambiguous[name_key(abbr)] = known
-        keys = list(immuno) + list(other)
+        combos = {
+            k: tuple(ids.split(","))
+            for k, ids in con.execute("SELECT key, ingredients FROM combinations")
+        }
+        keys = list(immuno) + list(other) + list(combos)
         return cls(
             immuno={k: tuple(v) for k, v in immuno.items()},
             kinds=kinds,
@@ -89,6 +94,7 @@ class Vocabulary:
             ambiguous=ambiguous,
             info=info,
             brand_routes=routes,
+            combinations=combos,
             max_words=min(8, max(len(k.split()) for k in keys) if keys else 1),
             fuzzy_keys=sorted(k for k in immuno if len(k) >= 5 and not k.isdigit()),
         )
