@@ -18,7 +18,9 @@ def _request(case: dict[str, Any]) -> dict[str, Any]:
     req: dict[str, Any] = {
         "as_of": str(case.get("as_of", "2026-11-25")),
         "patient": {
-            k: case[c] for k, c in (("weight_kg", "weight"), ("age_years", "age")) if c in case
+            k: case[c]
+            for k, c in (("weight_kg", "weight"), ("age_years", "age"), ("pregnant", "pregnant"))
+            if c in case
         },
         "medications": case["meds"],
         "planned_vaccines": case.get("vaccines", []),

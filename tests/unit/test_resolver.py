@@ -182,3 +182,9 @@ def test_bad_input_gets_a_clear_error(text: str, problem: str) -> None:
 def test_nothing_found_gives_suggestions() -> None:
     res = resolve("adalimumabbbbbb")
     assert not res.matches or res.matches[0].status != "unique"
+
+
+def test_a_tie_between_two_names_is_ambiguous_not_a_guess() -> None:
+    m = only("prednssoone")  # two edits from prednisone and from prednisolone
+    assert m.status == "ambiguous" and m.ingredient is None
+    assert {c.ingredient for c in m.candidates} == {"prednisone", "prednisolone"}

@@ -128,6 +128,13 @@ def read_other_drugs(root: Path) -> list[tuple[str, str, str]]:
         key = name_key(row["name"])
         if key:
             out.setdefault(key, (key, row["name"], row["drugbank_id"]))
+    extra = root / "other_drugs_extra.tsv"
+    if extra.exists():  # curated brands and combination names DrugBank lacks
+        rows = [ln for ln in extra.read_text(encoding="utf-8").splitlines() if ln[:1] != "#"]
+        for row in csv.DictReader(rows, delimiter="\t"):
+            key = name_key(row["name"])
+            if key:
+                out[key] = (key, row["canonical"], "curated")
     return [out[k] for k in sorted(out)]
 
 

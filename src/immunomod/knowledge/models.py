@@ -52,6 +52,8 @@ Route = Literal[
     "otic",
     "buccal",
     "sublingual",
+    "intraperitoneal",
+    "intravitreal",
 ]
 #: Routes whose exposure stays where the drug is put; a steroid given this way is not counted
 #: as systemic immunosuppression (CDC/ACIP via S4 table; fact sheet row 1.21).

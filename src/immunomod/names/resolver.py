@@ -254,6 +254,9 @@ class Resolver:
                         ids.append(iid)
         if other_hit is not None:
             ids.append("other:" + v.other[other_hit[0]].lower())
+        if len(ids) > 1:  # a tie is not a guess: the caller chooses
+            m = self._ambiguous(tuple(ids), raw, start, end, score)
+            return m.model_copy(update={"method": method})
         return self._match(ids[0], raw, start, end, score, "needs_review", method, None)
 
     # --- building matches ----------------------------------------------------------------

@@ -267,7 +267,9 @@ def pred_eq_per_day(med: Med) -> float | None:
     return round(mg * factor, 3)
 
 
-def _level(med: Med, req: AssessRequest, missing: list[str]) -> LevelOut:
+def _level(
+    med: Med, req: AssessRequest, missing: list[str], steroid_total: float | None = None
+) -> LevelOut:
     for rule in pack().levels:
         if not _matches(rule.select, med):
             continue
@@ -282,7 +284,7 @@ def _level(med: Med, req: AssessRequest, missing: list[str]) -> LevelOut:
             assert rule.level is not None
             return LevelOut(rule.level, rule.id, reason)
         if rule.kind == "steroid":
-            return _steroid_level(rule, med, req, missing, reason)
+            return _steroid_level(rule, med, req, missing, reason, steroid_total)
         return _weight_dose_level(rule, med, req, missing, reason)
     missing.append(f"no rule gives the immunosuppression level of {med.name}")
     return LevelOut(
@@ -299,10 +301,17 @@ def _level(med: Med, req: AssessRequest, missing: list[str]) -> LevelOut:
 
 
 def _steroid_level(
-    rule: LevelRule, med: Med, req: AssessRequest, missing: list[str], reason: Reason
+    rule: LevelRule,
+    med: Med,
+    req: AssessRequest,
+    missing: list[str],
+    reason: Reason,
+    steroid_total: float | None = None,
 ) -> LevelOut:
+    """IDSA's threshold applies to the total prednisone-equivalent of all systemic steroids."""
     assert rule.threshold and rule.min_duration
-    pe = pred_eq_per_day(med)
+    own = pred_eq_per_day(med)
+    pe = steroid_total if (own is not None and steroid_total is not None) else own
     if pe is None:
         missing.append(f"daily dose of {med.name} (needed for the prednisone-equivalent)")
         return LevelOut("unknown", rule.id, reason)
@@ -473,6 +482,10 @@ def _live_verdict(
         if med.record is None or lv is None:
             continue
         if med.active(req.as_of):
+            during = [w for w, _ in _washouts(med, req.jurisdiction)[0] if w.while_taking]
+            for w in during:
+                worse(w.while_taking or "defer")
+                reasons.append(_reason_of(w, med.name))
             if lv.level == "none":
                 continue
             if med.record.type.id == "interferon" or lv.level == "high":
@@ -549,6 +562,14 @@ def _live_verdict(
         and any(m.status != "not_immunomodulator" for m in meds)
     ):
         status = "unknown"
+    preg = _param("pregnancy-live-vaccines")
+    if req.patient.pregnant:
+        worse("contraindicated")
+        reasons.append(_reason_of(preg, None))
+    elif req.patient.pregnant is None and (
+        req.patient.age_years is None or 12 <= req.patient.age_years <= 55
+    ):
+        missing.append("pregnancy status (live vaccines are contraindicated in pregnancy)")
     if _infant_live(v, req, reasons) and status in {"allowed", "give_before_start"}:
         status = "defer"
     if status == "defer" and earliest is None:
@@ -657,7 +678,16 @@ def _inactivated_verdict(
             if by >= req.as_of and status in {"allowed"}:
                 status = "give_before_start"
                 latest = by
+            elif by < req.as_of and status == "allowed":
+                status = "allowed_reduced_response"  # within 14 days of the start
             reasons.append(_reason_of(p, m.name, f"Ideally by {by}."))
+        chemo = m.record is not None and m.record.class_.id == "cytotoxic-immunosuppressant"
+        stop = m.stop_date()
+        if chemo and m.stopped(req.as_of) and stop is not None:
+            p = _param("nonlive-after-chemotherapy")
+            if (req.as_of - stop).days < _days(p.value) and status == "allowed":
+                status = "allowed_reduced_response"
+                reasons.append(_reason_of(p, m.name, f"Last dose {stop}."))
     return VaccineVerdict(
         vaccine=v.id,
         input=text,
@@ -771,7 +801,8 @@ def _cautions(meds: list[Med], req: AssessRequest, pe_total: float | None) -> li
         if rule.b is None:
             pairs = [(x, y) for i, x in enumerate(a) for y in a[i + 1 :] if x.name != y.name]
         else:
-            b = [m for m in relevant if _matches(rule.b, m)]
+            pool = meds if rule.past_b else relevant  # prior drugs count for PML risk
+            b = [m for m in pool if _matches(rule.b, m) and m.context != "negated"]
             pairs = [(x, y) for x in a for y in b if x.name != y.name]
         if not pairs:
             continue
@@ -799,12 +830,23 @@ def assess(request: AssessRequest | dict[str, Any]) -> Assessment:
     req = request if isinstance(request, AssessRequest) else AssessRequest.model_validate(request)
     missing: list[str] = []
     meds = [med for m in req.medications for med in _normalise(m, missing)]
+    active_steroids = [
+        m
+        for m in meds
+        if m.record
+        and m.record.type.id == "systemic-glucocorticoid"
+        and m.active(req.as_of)
+        and not m.local
+    ]
+    totals = [pred_eq_per_day(m) for m in active_steroids]
+    steroid_total = None if any(t is None for t in totals) else sum(t for t in totals if t)
     levels: dict[int, LevelOut] = {}
     for i, med in enumerate(meds):
         if med.record is not None and (
             med.active(req.as_of) or med.planned(req.as_of) or med.stopped(req.as_of)
         ):
-            levels[i] = _level(med, req, missing if med.active(req.as_of) else [])
+            total = steroid_total if med in active_steroids else None
+            levels[i] = _level(med, req, missing if med.active(req.as_of) else [], total)
     current = [(i, levels[i]) for i, m in enumerate(meds) if i in levels and m.active(req.as_of)]
     unknown_meds = [m for m in meds if m.record is None and m.status not in {"not_immunomodulator"}]
     level_list = [lv.level for _, lv in current] + ["unknown" for _ in unknown_meds]

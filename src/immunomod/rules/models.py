@@ -84,6 +84,9 @@ class Washout(Rule):
     only_if_high: bool = Field(
         default=False, description="applies only when the medication was at high level"
     )
+    while_taking: Literal["contraindicated", "defer"] | None = Field(
+        default=None, description="verdict for a live vaccine while the drug is still taken"
+    )
 
 
 class Parameter(Rule):
@@ -101,6 +104,7 @@ class CautionRule(Rule):
     min_pred_eq: Quantity | None = Field(
         default=None, description="applies only at this prednisone-equivalent (baseline steroids)"
     )
+    past_b: bool = Field(default=False, description="stopped medications count as `b` too")
 
 
 class SteroidFactor(_Model):
