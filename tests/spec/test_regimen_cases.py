@@ -50,6 +50,8 @@ def test_case(case: dict[str, Any]) -> None:
     verdicts = {v.vaccine: v for v in a.vaccines}
     for name, status in exp.get("vaccines", {}).items():
         assert verdicts[name].status == status, verdicts[name]
+    for name, rules in exp.get("reason_rules", {}).items():
+        assert set(rules) <= {r.rule for r in verdicts[name].reasons}, verdicts[name]
     for name, when in exp.get("earliest", {}).items():
         assert verdicts[name].earliest_date == when, verdicts[name]
     for name, when in exp.get("latest", {}).items():

@@ -445,6 +445,14 @@ def _washouts(
     return mine, other
 
 
+def _alternatives(rules: list[Washout], med: Med) -> list[Reason]:
+    """Where another jurisdiction's source disagrees, show it beside the rule applied."""
+    return [
+        _reason_of(w, med.name, f"(Alternative: {w.jurisdiction} rule, not the one applied here.)")
+        for w in rules
+    ]
+
+
 def _live_verdict(
     v: Vaccine,
     text: str,
@@ -495,13 +503,15 @@ def _live_verdict(
             else:
                 worse("defer")
             reasons.append(lv.reason)
-            for w, days in _washouts(med, req.jurisdiction)[0]:
+            mine, others = _washouts(med, req.jurisdiction)
+            for w, days in mine:
                 extra = (
                     f"If {med.name} is stopped today: earliest {req.as_of + timedelta(days=days)}."
                     if days
                     else ""
                 )
                 reasons.append(_reason_of(w, med.name, extra))
+            reasons.extend(_alternatives(others, med))
         elif med.planned(req.as_of):
             if lv.level == "none":
                 continue
@@ -535,6 +545,7 @@ def _live_verdict(
             ]
             if lv.level == "none" and not rules:
                 continue  # e.g. a stopped local steroid; IVIG still has its efficacy interval
+            reasons.extend(_alternatives(_washouts(med, req.jurisdiction)[1], med))
             if stop is None:
                 worse("unknown")
                 missing.append(f"date of the last dose of {med.name} (for live-vaccine timing)")
