@@ -54,7 +54,7 @@ CREATE TABLE scope (code TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE combinations (key TEXT PRIMARY KEY, name TEXT NOT NULL, ingredients TEXT NOT NULL);
 CREATE TABLE brand_routes (key TEXT NOT NULL, ingredient_id TEXT NOT NULL, routes TEXT NOT NULL);
 CREATE TABLE other_names (key TEXT PRIMARY KEY, name TEXT NOT NULL, drugbank_id TEXT NOT NULL,
-                          compact TEXT NOT NULL);
+                          compact TEXT NOT NULL, category TEXT NOT NULL);
 CREATE VIRTUAL TABLE names_fts USING fts5(name, ingredient_id UNINDEXED,
                                           tokenize = 'unicode61 remove_diacritics 2');
 """
@@ -117,24 +117,25 @@ def count_facts(tree: SourceTree) -> tuple[int, int]:
     return len(facts), len(cited)
 
 
-def read_other_drugs(root: Path) -> list[tuple[str, str, str]]:
-    """(key, name, DrugBank id) of non-immunomodulator drugs (``derived/other_drugs.tsv``)."""
+def read_other_drugs(root: Path) -> list[tuple[str, str, str, str]]:
+    """(key, name, DrugBank id, category) of non-immunomodulator drugs
+    (``derived/other_drugs.tsv``; category: cytotoxic-chemotherapy, other-antineoplastic or "")."""
     path = root / "derived" / "other_drugs.tsv"
     if not path.exists():
         return []
     lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
-    out: dict[str, tuple[str, str, str]] = {}
+    out: dict[str, tuple[str, str, str, str]] = {}
     for row in csv.DictReader(lines, delimiter="\t"):
         key = name_key(row["name"])
         if key:
-            out.setdefault(key, (key, row["name"], row["drugbank_id"]))
+            out.setdefault(key, (key, row["name"], row["drugbank_id"], row.get("category") or ""))
     extra = root / "other_drugs_extra.tsv"
     if extra.exists():  # curated brands and combination names DrugBank lacks
         rows = [ln for ln in extra.read_text(encoding="utf-8").splitlines() if ln[:1] != "#"]
         for row in csv.DictReader(rows, delimiter="\t"):
             key = name_key(row["name"])
             if key:
-                out[key] = (key, row["canonical"], "curated")
+                out[key] = (key, row["canonical"], "curated", "")
     return [out[k] for k in sorted(out)]
 
 
@@ -236,8 +237,8 @@ def compile_tree(tree: SourceTree, db_path: Path, pack: Any = None) -> dict[str,
             )
             stats["scope_codes"] = len(tree.scope.codes)
         con.executemany(
-            "INSERT OR IGNORE INTO other_names VALUES (?, ?, ?, ?)",
-            [(k, n, d, k.replace(" ", "")) for k, n, d in others],
+            "INSERT OR IGNORE INTO other_names VALUES (?, ?, ?, ?, ?)",
+            [(k, n, d, k.replace(" ", ""), c) for k, n, d, c in others],
         )
         stats["other_drug_names"] = len(others)
         con.executemany(

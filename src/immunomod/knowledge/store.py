@@ -28,7 +28,7 @@ from immunomod.knowledge.normalise import name_key
 
 DEFAULT_DB = Path(__file__).parent / "kb.sqlite"
 #: Bump when the table layout changes; the store refuses a file of another version.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _ATC_ANY = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")
 
 

@@ -198,7 +198,7 @@ class Resolver:
             return None  # "sodium", "gel", "daily" are not drugs here even if DrugBank lists them
         other = v.other.get(key) or (v.other_compact.get(key.replace(" ", "")) if n > 1 else None)
         if other and (n > 1 or len(key) >= 4):
-            return [self._other(other, raw, start, end, 1.0, "exact")]
+            return [self._other(other, raw, start, end, 1.0, "exact", v.other_category.get(key))]
         return None
 
     def _drug_like(self, norm: str) -> bool:
@@ -245,7 +245,10 @@ class Resolver:
         other_pool = self._near_length(self._other_by_len, len(norm), best)
         other_hit = process.extractOne(norm, other_pool, scorer=OSA.distance, score_cutoff=best)
         if other_hit is not None and other_hit[1] < best:
-            return self._other(v.other[other_hit[0]], raw, start, end, score, "fuzzy")
+            key = other_hit[0]
+            return self._other(
+                v.other[key], raw, start, end, score, "fuzzy", v.other_category.get(key)
+            )
         ids: list[str] = []
         for key, dist, _ in hits:
             if dist == best:
@@ -304,8 +307,19 @@ class Resolver:
             note="More than one medicine has this name; say which one.",
         )  # fmt: skip
 
-    def _other(self, name: str, raw: str, start: int, end: int, conf: float, method: str) -> Match:
+    def _other(
+        self,
+        name: str,
+        raw: str,
+        start: int,
+        end: int,
+        conf: float,
+        method: str,
+        category: str | None = None,
+    ) -> Match:
+        """A known drug that is not an immunomodulator; ``class`` says if it is chemotherapy."""
         return Match(
+            class_=category,
             ingredient=name.lower(), immunomodulator=False, matched_text=raw, span=(start, end),
             confidence=conf, status="not_immunomodulator", method=method,
         )  # fmt: skip

@@ -38,6 +38,7 @@ class Vocabulary:
     kinds: dict[str, str]  # key -> kind of the name (inn, brand, abbreviation …)
     compact: dict[str, tuple[str, ...]]  # key without spaces -> ingredient ids
     other: dict[str, str]  # key -> display name of a non-immunomodulator
+    other_category: dict[str, str]  # key -> "cytotoxic-chemotherapy" | "other-antineoplastic"
     other_compact: dict[str, str]
     ambiguous: dict[str, tuple[str, ...]]  # key -> candidates ("other:x" for non-immunomod.)
     info: dict[str, IngredientInfo]
@@ -60,6 +61,9 @@ class Vocabulary:
         for key, ids in immuno.items():
             compact.setdefault(key.replace(" ", ""), []).extend(ids)
         other = dict(con.execute("SELECT key, name FROM other_names"))
+        other_category = dict(
+            con.execute("SELECT key, category FROM other_names WHERE category != ''")
+        )
         other_compact = {k.replace(" ", ""): v for k, v in other.items()}
         atc: dict[str, list[str]] = {}
         for code, iid in con.execute("SELECT code, ingredient_id FROM atc ORDER BY code"):
@@ -90,6 +94,7 @@ class Vocabulary:
             kinds=kinds,
             compact={k: tuple(dict.fromkeys(v)) for k, v in compact.items()},
             other=other,
+            other_category=other_category,
             other_compact=other_compact,
             ambiguous=ambiguous,
             info=info,

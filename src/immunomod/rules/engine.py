@@ -82,6 +82,7 @@ class Med:
     ingredient: str | None  # knowledge-base id, or None when not identified
     record: DrugRecord | None
     other_name: str | None = None  # a known drug that is not an immunomodulator
+    other_category: str | None = None  # cytotoxic-chemotherapy | other-antineoplastic
     status: str = "unique"
     context: str = "current"
     route: str | None = None
@@ -167,7 +168,12 @@ def _normalise(m: MedicationIn, missing: list[str]) -> list[Med]:
         if match.context in {"negated", "allergy"}:
             continue  # not taken
         if match.status == "not_immunomodulator":
-            meds.append(Med(text, None, None, other_name=match.ingredient, status=match.status))
+            meds.append(
+                Med(
+                    text, None, None, other_name=match.ingredient, status=match.status,
+                    context=match.context, other_category=match.class_,
+                )
+            )  # fmt: skip
             continue
         if match.status != "unique" or match.ingredient is None:
             cands = ", ".join(c.ingredient for c in match.candidates) or match.ingredient or "?"
@@ -223,6 +229,8 @@ def _normalise(m: MedicationIn, missing: list[str]) -> list[Med]:
 
 def _matches(sel: Selector, med: Med) -> bool:
     if med.record is None:
+        if med.other_category and med.other_category in sel.other_categories:
+            return True
         return bool(
             med.other_name and name_key(med.other_name) in {name_key(n) for n in sel.other_names}
         )
@@ -487,7 +495,7 @@ def _live_verdict(
                 )
             )
             continue
-        if med.record is None or lv is None:
+        if lv is None:
             continue
         if med.active(req.as_of):
             during = [w for w, _ in _washouts(med, req.jurisdiction)[0] if w.while_taking]
@@ -496,7 +504,7 @@ def _live_verdict(
                 reasons.append(_reason_of(w, med.name))
             if lv.level == "none":
                 continue
-            if med.record.type.id == "interferon" or lv.level == "high":
+            if (med.record and med.record.type.id == "interferon") or lv.level == "high":
                 worse("contraindicated")
             elif lv.level == "unknown":
                 worse("unknown")
@@ -692,7 +700,9 @@ def _inactivated_verdict(
             elif by < req.as_of and status == "allowed":
                 status = "allowed_reduced_response"  # within 14 days of the start
             reasons.append(_reason_of(p, m.name, f"Ideally by {by}."))
-        chemo = m.record is not None and m.record.class_.id == "cytotoxic-immunosuppressant"
+        chemo = (
+            m.record is not None and m.record.class_.id == "cytotoxic-immunosuppressant"
+        ) or m.other_category == "cytotoxic-chemotherapy"
         stop = m.stop_date()
         if chemo and m.stopped(req.as_of) and stop is not None:
             p = _param("nonlive-after-chemotherapy")
@@ -853,9 +863,8 @@ def assess(request: AssessRequest | dict[str, Any]) -> Assessment:
     steroid_total = None if any(t is None for t in totals) else sum(t for t in totals if t)
     levels: dict[int, LevelOut] = {}
     for i, med in enumerate(meds):
-        if med.record is not None and (
-            med.active(req.as_of) or med.planned(req.as_of) or med.stopped(req.as_of)
-        ):
+        judged = med.record is not None or bool(med.other_category)  # chemotherapy counts
+        if judged and (med.active(req.as_of) or med.planned(req.as_of) or med.stopped(req.as_of)):
             total = steroid_total if med in active_steroids else None
             levels[i] = _level(med, req, missing if med.active(req.as_of) else [], total)
     current = [(i, levels[i]) for i, m in enumerate(meds) if i in levels and m.active(req.as_of)]

@@ -41,6 +41,9 @@ class Selector(_Model):
     classes: list[str] = Field(default_factory=list)
     types: list[str] = Field(default_factory=list)
     other_names: list[str] = Field(default_factory=list, description="non-immunomodulators")
+    other_categories: list[str] = Field(
+        default_factory=list, description="non-immunomodulator categories (cytotoxic-chemotherapy)"
+    )
     local: bool | None = None
     exclude: list[str] = Field(default_factory=list, description="ingredient ids left out")
 
@@ -63,7 +66,7 @@ class LevelRule(Rule):
 
     select: Selector
     kind: Literal["fixed", "steroid", "weight_dose"]
-    level: Literal["high", "low", "none"] | None = None
+    level: Literal["high", "low", "none", "unknown"] | None = None
     #: steroid: the high-level boundary (">= 20 mg/day"); weight_dose: the low-level boundary
     #: ("<= 0.4 mg/kg/week").
     threshold: Quantity | None = None
