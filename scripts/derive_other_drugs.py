@@ -43,6 +43,8 @@ def category_of(codes: set[str]) -> str:
     if any(c.startswith("L01") for c in codes):
         return "other-antineoplastic"
     return ""
+
+
 _CHEMICAL = re.compile(r"[\[\](){},;:=+]|^\d|^[a-z]-|\d-\d|[α-ωΑ-Ω]|\b[A-Z]\d|\.\d")
 
 

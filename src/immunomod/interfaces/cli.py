@@ -209,6 +209,17 @@ def condition(text: str, as_json: bool = JSON_OPT) -> None:
     render_summaries(_console(), f"Immunomodulators for {cond.name}", hits)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port."),
+) -> None:
+    """Start the web app and REST API (FastAPI on uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("immunomod.interfaces.api:app", host=host, port=port, log_level="info")
+
+
 @kb_app.command("stats")
 def kb_stats(as_json: bool = JSON_OPT) -> None:
     """Counts and content hash of the compiled knowledge base."""

@@ -1,0 +1,176 @@
+"""The REST API and the web pages, one FastAPI app over the same library (``immunomod serve``).
+
+JSON lives under ``/v1``; HTML pages use the same words and the same answers. Errors are RFC 9457
+problem details (``application/problem+json``) that name the field and the fix. Knowledge-base
+reads carry an ``ETag`` (the knowledge base's content hash) and ``Cache-Control``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from immunomod import __version__, kb
+from immunomod.errors import ImmunomodError, UnknownConditionError, UnknownDrugError, UserError
+from immunomod.names import resolve
+from immunomod.rules import assess
+from immunomod.rules.models import AssessRequest
+
+_TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+CACHE = "public, max-age=3600"
+MAX_BATCH = 1000
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem-details response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _etag() -> str:
+    return '"' + str(kb.stats()["content_hash"])[:32] + '"'
+
+
+def cached(request: Request, payload: Any) -> Response:
+    """JSON with ETag/Cache-Control; 304 when the client already has this version."""
+    tag = _etag()
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers={"ETag": tag, "Cache-Control": CACHE})
+    return JSONResponse(payload, headers={"ETag": tag, "Cache-Control": CACHE})
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="immunomod",
+        version=__version__,
+        description="Cited knowledge base of immunomodulator medicines, name resolver and "
+        "regimen checker. Not medical advice.",
+    )
+
+    @app.exception_handler(UnknownDrugError)
+    async def _unknown_drug(request: Request, exc: UnknownDrugError) -> JSONResponse:
+        return problem(404, "Unknown drug", str(exc), suggestions=exc.suggestions)
+
+    @app.exception_handler(UnknownConditionError)
+    async def _unknown_condition(request: Request, exc: UnknownConditionError) -> JSONResponse:
+        return problem(404, "Unknown condition", str(exc), suggestions=exc.suggestions)
+
+    @app.exception_handler(UserError)
+    async def _user_error(request: Request, exc: UserError) -> JSONResponse:
+        return problem(422, "Cannot answer this input", str(exc))
+
+    @app.exception_handler(ImmunomodError)
+    async def _kb_error(request: Request, exc: ImmunomodError) -> JSONResponse:
+        return problem(503, "Knowledge base unavailable", str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(x) for x in e["loc"] if x != "body"), "problem": e["msg"]}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:5])
+        return problem(422, "Invalid request", detail, errors=errors)
+
+    # --- JSON API -----------------------------------------------------------------------
+
+    @app.get("/v1/drugs/{name}", tags=["drugs"])
+    def get_drug(name: str, request: Request) -> Response:
+        """One immunomodulator by any name (INN, brand, biosimilar, salt) or ATC code."""
+        return cached(request, kb.get(name).public_dict())
+
+    @app.get("/v1/drugs", tags=["drugs"])
+    def search_drugs(
+        request: Request,
+        q: str | None = Query(None, max_length=200, description="Part of a name."),
+        class_: str | None = Query(None, alias="class", max_length=100),
+        condition: str | None = Query(None, max_length=200),
+    ) -> Response:
+        """Search by name, list a class or type, or list the drugs for a condition."""
+        if condition:
+            cond, rows = kb.for_condition(condition)
+            return cached(request, {"condition": cond.model_dump(mode="json"),
+                                    "drugs": [r.as_dict() for r in rows]})  # fmt: skip
+        if class_:
+            return cached(request, {"drugs": [r.as_dict() for r in kb.by_class(class_)]})
+        if q:
+            return cached(request, {"drugs": [r.as_dict() for r in kb.search(q)]})
+        return cached(request, {"drugs": [r.as_dict() for r in kb.store().all_summaries()]})
+
+    @app.get("/v1/classes", tags=["drugs"])
+    def list_classes(request: Request) -> Response:
+        """The taxonomy: classes with their types."""
+        return cached(request, {cid: c.model_dump(mode="json") for cid, c in kb.classes().items()})
+
+    @app.get("/v1/resolve", tags=["resolve"])
+    def resolve_one(text: str = Query(..., min_length=1, max_length=10_000)) -> dict[str, Any]:
+        """Resolve the drug names in one text."""
+        return resolve(text).as_json()
+
+    @app.post("/v1/resolve", tags=["resolve"])
+    def resolve_many(texts: Annotated[list[str], Body(embed=True)]) -> Any:
+        """Resolve many texts at once (at most 1000); one answer per text, in order."""
+        if len(texts) > MAX_BATCH:
+            return problem(413, "Too many texts", f"{len(texts)} texts; the limit is {MAX_BATCH}: "
+                           "send them in smaller batches")  # fmt: skip
+        return {"results": [resolve(t).as_json() for t in texts]}
+
+    @app.post("/v1/assess", tags=["assess"])
+    def assess_regimen(request_body: Annotated[dict[str, Any], Body()]) -> Any:
+        """Check a regimen (the same JSON as `immunomod assess FILE`)."""
+        try:
+            req = AssessRequest.model_validate(request_body)
+        except ValidationError as exc:
+            errors = [{"field": ".".join(str(x) for x in e["loc"]), "problem": e["msg"]}
+                      for e in exc.errors()]  # fmt: skip
+            detail = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:5])
+            return problem(422, "Invalid regimen", detail, errors=errors)
+        return assess(req).as_json()
+
+    @app.get("/v1/rules/{rule_id}", tags=["rules"])
+    def explain_rule(rule_id: str) -> dict[str, Any]:
+        """A rule (or knowledge-base fact) by id, with thresholds and sources."""
+        from immunomod.rules.explain import explain
+
+        return explain(rule_id)
+
+    @app.get("/v1/sources", tags=["kb"])
+    def list_sources(request: Request) -> Response:
+        return cached(request, {sid: s.model_dump(mode="json") for sid, s in kb.sources().items()})
+
+    @app.get("/v1/kb/stats", tags=["kb"])
+    def kb_stats(request: Request) -> Response:
+        return cached(request, kb.stats())
+
+    # --- web pages ------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request, q: str | None = None) -> HTMLResponse:
+        hits = kb.search(q) if q else []
+        return _TEMPLATES.TemplateResponse(request, "home.html", {"q": q or "", "hits": hits})
+
+    @app.get("/drugs/{name}", response_class=HTMLResponse, include_in_schema=False)
+    def drug_page(request: Request, name: str, view: str = "patient") -> HTMLResponse:
+        try:
+            rec = kb.get(name)
+        except UnknownDrugError as exc:
+            return _TEMPLATES.TemplateResponse(
+                request, "not_found.html", {"q": name, "suggestions": exc.suggestions},
+                status_code=404,
+            )  # fmt: skip
+        return _TEMPLATES.TemplateResponse(
+            request,
+            "drug.html",
+            {"rec": rec, "view": "clinician" if view == "clinician" else "patient"},
+        )
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,102 @@
+"""REST API and web pages through FastAPI's test client (the same app `immunomod serve` runs)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from immunomod.interfaces.api import app
+
+client = TestClient(app)
+
+
+def test_drug_by_any_name_with_etag_and_304() -> None:
+    r = client.get("/v1/drugs/humira")
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["inn"], body["direction"], body["type"]["id"]) == (
+        "adalimumab",
+        "suppress",
+        "tnf-inhibitor",
+    )
+    assert r.headers["cache-control"].startswith("public")
+    again = client.get("/v1/drugs/humira", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_unknown_drug_is_problem_json_with_suggestions() -> None:
+    r = client.get("/v1/drugs/metotrexate")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["suggestions"] == ["methotrexate"]
+    assert r.json()["title"] == "Unknown drug"
+
+
+@pytest.mark.parametrize(
+    ("params", "expect"),
+    [({"q": "adali"}, "adalimumab"), ({"class": "jak-inhibitor"}, "tofacitinib"),
+     ({"condition": "rheumatoid arthritis"}, "methotrexate")],
+)  # fmt: skip
+def test_search_class_and_condition(params: dict[str, str], expect: str) -> None:
+    r = client.get("/v1/drugs", params=params)
+    assert r.status_code == 200
+    assert expect in {d["id"] for d in r.json()["drugs"]}
+
+
+def test_resolve_one_and_many() -> None:
+    one = client.get("/v1/resolve", params={"text": "MTX 15mg weekly"}).json()
+    assert one["matches"][0]["ingredient"] == "methotrexate"
+    many = client.post("/v1/resolve", json={"texts": ["Humira", "metformin", ""]}).json()
+    assert [r["error"] is None for r in many["results"]] == [True, True, False]
+
+
+def test_resolve_batch_limit() -> None:
+    r = client.post("/v1/resolve", json={"texts": ["x"] * 1001})
+    assert r.status_code == 413 and "1000" in r.json()["detail"]
+
+
+def test_assess_and_its_field_errors() -> None:
+    ok = client.post("/v1/assess", json={
+        "as_of": "2026-11-25", "patient": {"weight_kg": 70},
+        "medications": [{"text": "prednisone 20 mg daily", "start": "2026-10-01"}],
+        "planned_vaccines": ["MMR"],
+    })  # fmt: skip
+    assert ok.status_code == 200
+    assert ok.json()["vaccines"][0]["status"] == "contraindicated"
+    bad = client.post("/v1/assess", json={"as_of": "not a date", "medications": [{}]})
+    assert bad.status_code == 422
+    fields = {e["field"] for e in bad.json()["errors"]}
+    assert "as_of" in fields and any(f.startswith("medications.0") for f in fields)
+
+
+def test_explain_rule_and_stats() -> None:
+    assert client.get("/v1/rules/idsa-steroid").json()["threshold"]["value"] == 20
+    stats = client.get("/v1/kb/stats").json()
+    assert stats["facts"] == stats["facts_with_source"]
+
+
+def test_openapi_document_lists_the_v1_paths() -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/drugs/{name}", "/v1/resolve", "/v1/assess", "/v1/rules/{rule_id}"} <= set(paths)
+
+
+def test_drug_page_patient_and_clinician_views() -> None:
+    page = client.get("/drugs/humira")
+    assert page.status_code == 200 and "<h1>adalimumab</h1>" in page.text
+    for heading in ["What it is", "How it works", "What it treats", "How it is given",
+                    "Common side effects", "Serious risks", "Tests before and during",
+                    "Vaccines", "Pregnancy", "Sources"]:  # fmt: skip
+        assert heading in page.text, heading
+    clinician = client.get("/drugs/humira?view=clinician").text
+    assert "L04AB04" in clinician and "L04AB04" not in page.text
+
+
+def test_misspelt_page_suggests() -> None:
+    page = client.get("/drugs/metotrexate")
+    assert page.status_code == 404 and "/drugs/methotrexate" in page.text
+
+
+def test_home_search_escapes_hostile_input() -> None:
+    page = client.get("/", params={"q": "<script>alert(1)</script>"})
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
