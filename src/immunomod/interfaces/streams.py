@@ -8,6 +8,15 @@ from typing import BinaryIO, TextIO
 from immunomod.names import resolve
 from immunomod.names.models import Resolution
 
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _one_line(text: str) -> str:
+    """JSON escapes \\n but not NEL or the Unicode line separators, which some readers split on."""
+    for raw, escaped in _LINE_BREAKS.items():
+        text = text.replace(raw, escaped)
+    return text
+
 
 def resolve_jsonl(inp: BinaryIO, out: TextIO) -> int:
     """Resolve each line of ``inp``; write one JSON line per input line; return lines read.
@@ -30,6 +39,6 @@ def resolve_jsonl(inp: BinaryIO, out: TextIO) -> int:
             )
         else:
             res = resolve(text)
-        out.write(json.dumps(res.as_json(), ensure_ascii=False) + "\n")
+        out.write(_one_line(json.dumps(res.as_json(), ensure_ascii=False)) + "\n")
     out.flush()
     return n

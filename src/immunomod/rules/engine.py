@@ -316,13 +316,23 @@ def _steroid_level(
     reason: Reason,
     steroid_total: float | None = None,
 ) -> LevelOut:
-    """IDSA's threshold applies to the total prednisone-equivalent of all systemic steroids."""
+    """IDSA's threshold applies to the total prednisone-equivalent of all systemic steroids,
+    taken for at least 14 days; a shorter course is low level whatever the dose or weight."""
     assert rule.threshold and rule.min_duration
     own = pred_eq_per_day(med)
     pe = steroid_total if (own is not None and steroid_total is not None) else own
     if pe is None:
         missing.append(f"daily dose of {med.name} (needed for the prednisone-equivalent)")
         return LevelOut("unknown", rule.id, reason)
+    need = rule.min_duration.value
+    last = min(req.as_of, med.end) if med.end else req.as_of
+    days_on = (last - med.start).days + 1 if med.start else None
+    if days_on is not None and days_on < need:
+        text = reason.text + (
+            f" {med.name}: {days_on} day(s) so far; high level from day {int(need)} "
+            f"({med.start + timedelta(days=int(need) - 1)}) if continued at a high dose."  # type: ignore[operator]
+        )
+        return LevelOut("low", rule.id, reason.model_copy(update={"text": text}))
     weight = req.patient.weight_kg
     age = req.patient.age_years
     child_band = (
@@ -339,24 +349,10 @@ def _steroid_level(
     over = dose >= limit.value if limit.op == ">=" else dose > limit.value
     if not over:
         return LevelOut("low", rule.id, reason)
-    if med.start is None:
+    if days_on is None:
         missing.append(f"start date of {med.name} (high level needs >= 14 days at this dose)")
         return LevelOut("unknown", rule.id, reason)
-    last = min(req.as_of, med.end) if med.end else req.as_of
-    days_on = (last - med.start).days + 1
-    need = rule.min_duration.value
-    if days_on >= need:
-        return LevelOut("high", rule.id, reason, high_until=last)
-    reason = reason.model_copy(
-        update={
-            "text": reason.text
-            + (
-                f" {med.name}: {days_on} day(s) at this dose so far; high level from day "
-                f"{int(need)} ({med.start + timedelta(days=int(need) - 1)}) if continued."
-            )
-        }
-    )
-    return LevelOut("low", rule.id, reason)
+    return LevelOut("high", rule.id, reason, high_until=last)
 
 
 def _weight_dose_level(
