@@ -100,3 +100,29 @@ def test_home_search_escapes_hostile_input() -> None:
     page = client.get("/", params={"q": "<script>alert(1)</script>"})
     assert page.status_code == 200
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;" in page.text
+
+
+def test_regimen_form_returns_a_cited_result_and_a_reproducible_link() -> None:
+    params = {
+        "meds": "prednisone 20 mg daily since 2026-10-01\nMTX 15mg weekly",
+        "weight": "70", "vaccines": "MMR, Shingrix", "as_of": "2026-11-25",
+    }  # fmt: skip
+    page = client.get("/assess", params=params)
+    assert page.status_code == 200
+    assert "Immunosuppression: high" in page.text
+    assert "idsa-steroid" in page.text and "idsa-2013" in page.text
+    assert "contraindicated" in page.text
+    assert "/assess?meds=" in page.text  # the link that reproduces this check
+
+
+def test_regimen_form_bad_number_is_a_readable_error() -> None:
+    page = client.get("/assess", params={"meds": "prednisone 5 mg", "weight": "heavy"})
+    assert page.status_code == 200 and "must be numbers" in page.text
+
+
+def test_class_browser_and_condition_page() -> None:
+    classes = client.get("/classes").text
+    assert "Calm the immune system" in classes and "/drugs/adalimumab" in classes
+    cond = client.get("/conditions/RA")
+    assert cond.status_code == 200 and "/drugs/methotrexate" in cond.text
+    assert client.get("/conditions/xyzzy").status_code == 404

@@ -170,6 +170,75 @@ def create_app() -> FastAPI:
             {"rec": rec, "view": "clinician" if view == "clinician" else "patient"},
         )
 
+    @app.get("/classes", response_class=HTMLResponse, include_in_schema=False)
+    def classes_page(request: Request) -> HTMLResponse:
+        members: dict[tuple[str, str], list[Any]] = {}
+        for d in kb.store().all_summaries():
+            members.setdefault((d.class_id, d.type_id), []).append(d)
+        return _TEMPLATES.TemplateResponse(
+            request, "classes.html", {"classes": kb.classes(), "members": members}
+        )
+
+    @app.get("/conditions/{text}", response_class=HTMLResponse, include_in_schema=False)
+    def condition_page(request: Request, text: str) -> HTMLResponse:
+        try:
+            cond, drugs = kb.for_condition(text)
+        except UnknownConditionError:
+            return _TEMPLATES.TemplateResponse(
+                request, "not_found.html", {"q": text, "suggestions": []}, status_code=404
+            )  # fmt: skip
+        return _TEMPLATES.TemplateResponse(
+            request, "condition.html", {"cond": cond, "drugs": drugs}
+        )
+
+    @app.get("/assess", response_class=HTMLResponse, include_in_schema=False)
+    def assess_page(
+        request: Request,
+        meds: str = Query("", max_length=10_000),
+        weight: str = "",
+        age: str = "",
+        vaccines: str = Query("", max_length=1000),
+        as_of: str = "",
+        jurisdiction: str = "US",
+    ) -> HTMLResponse:
+        """The regimen checker as a form; the page's own URL reproduces the query."""
+        from datetime import date
+        from urllib.parse import urlencode
+
+        form = {
+            "meds": meds, "weight": weight, "age": age, "vaccines": vaccines,
+            "as_of": as_of or date.today().isoformat(), "jurisdiction": jurisdiction,
+        }  # fmt: skip
+        context: dict[str, Any] = {"form": form, "a": None, "error": None}
+        if meds.strip():
+            data: dict[str, Any] = {
+                "as_of": form["as_of"],
+                "jurisdiction": jurisdiction
+                if jurisdiction in {"US", "UK", "AU", "EU", "INT"}
+                else "US",
+                "medications": [{"text": ln.strip()} for ln in meds.splitlines() if ln.strip()],
+                "planned_vaccines": [v.strip() for v in vaccines.split(",") if v.strip()],
+                "patient": {},
+            }
+            try:
+                if weight:
+                    data["patient"]["weight_kg"] = float(weight)
+                if age:
+                    data["patient"]["age_years"] = float(age)
+                context["a"] = assess(AssessRequest.model_validate(data))
+            except ValidationError as exc:
+                from immunomod.interfaces.regimen_io import describe
+
+                context["error"] = f"Cannot check this regimen: {describe(exc)}"
+            except ValueError:
+                context["error"] = "Weight and age must be numbers (e.g. 70 or 8.5)."
+            except UserError as exc:
+                context["error"] = str(exc)
+            query = urlencode(form)
+            context["link"] = f"/assess?{query}"
+            context["json_link"] = "/v1/assess"
+        return _TEMPLATES.TemplateResponse(request, "assess.html", context)
+
     return app
 
 
