@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 LINT_PATHS := $(wildcard src tests benchmarks scripts)
 
-.PHONY: demo test lint typecheck unit kb derive validate bench clean
+.PHONY: demo test system-deps lint typecheck unit kb derive validate bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "immunomod needs Python >= 3.11"'
@@ -33,8 +33,11 @@ demo: $(VENV)/.installed
 	$(BIN)/immunomod resolve "Stopped pred in May; MTX 20mg weekly, Amgevita 40mg eow; metformin 500mg bd"
 	$(BIN)/immunomod assess examples/regimen.json
 
-## test: dev dependencies, then lint, type checks and the whole test suite
-test: $(VENV)/.installed-dev lint typecheck unit
+## test: dev dependencies (and Chromium/Pango when missing), then lint, type checks, all tests
+test: $(VENV)/.installed-dev system-deps lint typecheck unit
+
+system-deps:
+	@bash scripts/install_system_deps.sh
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check $(LINT_PATHS)

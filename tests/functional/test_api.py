@@ -126,3 +126,14 @@ def test_class_browser_and_condition_page() -> None:
     cond = client.get("/conditions/RA")
     assert cond.status_code == 200 and "/drugs/methotrexate" in cond.text
     assert client.get("/conditions/xyzzy").status_code == 404
+
+
+def test_leaflet_pdf_has_the_drug_name() -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    r = client.get("/drugs/humira/leaflet.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
+    assert "adalimumab" in text and "Sources" in text

@@ -170,6 +170,22 @@ def create_app() -> FastAPI:
             {"rec": rec, "view": "clinician" if view == "clinician" else "patient"},
         )
 
+    @app.get("/drugs/{name}/leaflet.pdf", include_in_schema=False)
+    def drug_leaflet(request: Request, name: str) -> Response:
+        """A printable patient leaflet (PDF, WeasyPrint) of the drug page."""
+        rec = kb.get(name)
+        html = _TEMPLATES.get_template("drug.html").render(
+            {"request": request, "rec": rec, "view": "patient", "leaflet": True}
+        )
+        from weasyprint import HTML
+
+        pdf = HTML(string=html, base_url=str(request.base_url)).write_pdf()
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{rec.id}-leaflet.pdf"'},
+        )
+
     @app.get("/classes", response_class=HTMLResponse, include_in_schema=False)
     def classes_page(request: Request) -> HTMLResponse:
         members: dict[tuple[str, str], list[Any]] = {}
