@@ -54,6 +54,14 @@ def test_regimen_form_returns_result_with_citations(page: Any, base_url: str) ->
     assert "Immunosuppression: high" in page.locator("h2#level").inner_text()
     assert "idsa-2013" in page.content()
     assert page.get_by_role("link", name="Link to this check").count() == 1
+    # The printable result is the same check as a PDF.
+    from pypdf import PdfReader
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Printable result (PDF)").click()
+    data = Path(info.value.path()).read_bytes()
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(data)).pages)
+    assert "Immunosuppression: high" in text and "adalimumab" in text
 
 
 def test_leaflet_pdf_downloads_with_the_drug_name(page: Any, base_url: str) -> None:

@@ -137,3 +137,27 @@ def test_leaflet_pdf_has_the_drug_name() -> None:
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
     assert "adalimumab" in text and "Sources" in text
+
+
+def test_regimen_leaflet_pdf_carries_the_result_and_citations() -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    query = {"meds": "prednisone 30 mg daily since 2026-09-01\nMTX 15mg weekly", "vaccines": "MMR"}
+    page = client.get("/assess", params={**query, "as_of": "2026-11-25"})
+    assert 'id="regimen-leaflet"' in page.text
+    r = client.get("/assess/leaflet.pdf", params={**query, "as_of": "2026-11-25"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+    squashed = " ".join(text.split())
+    assert "Immunosuppression: high" in squashed  # IDSA 2013: ≥ 20 mg/day for ≥ 14 days
+    assert "MMR" in squashed and "idsa-2013" in squashed
+    assert "Check a regimen" not in squashed  # the form is left off the printout
+
+
+def test_regimen_leaflet_without_medicines_is_a_problem_not_an_empty_pdf() -> None:
+    r = client.get("/assess/leaflet.pdf")
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "meds" in r.json()["detail"]

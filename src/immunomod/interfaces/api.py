@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -43,6 +43,66 @@ def cached(request: Request, payload: Any) -> Response:
     if request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers={"ETag": tag, "Cache-Control": CACHE})
     return JSONResponse(payload, headers={"ETag": tag, "Cache-Control": CACHE})
+
+
+def _pdf(html: str, base_url: str, filename: str) -> Response:
+    """Render an HTML page to a PDF download (WeasyPrint honours the print stylesheet)."""
+    from weasyprint import HTML  # imported late: Pango loads slowly and most calls never print
+
+    pdf = HTML(string=html, base_url=base_url).write_pdf()
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _assess_context(
+    meds: str = Query("", max_length=10_000),
+    weight: str = "",
+    age: str = "",
+    vaccines: str = Query("", max_length=1000),
+    as_of: str = "",
+    jurisdiction: str = "US",
+) -> dict[str, Any]:
+    """Run the regimen checker from the form's fields; shared by the page and its leaflet."""
+    from datetime import date
+    from urllib.parse import urlencode
+
+    form = {
+        "meds": meds, "weight": weight, "age": age, "vaccines": vaccines,
+        "as_of": as_of or date.today().isoformat(), "jurisdiction": jurisdiction,
+    }  # fmt: skip
+    context: dict[str, Any] = {"form": form, "a": None, "error": None}
+    if meds.strip():
+        data: dict[str, Any] = {
+            "as_of": form["as_of"],
+            "jurisdiction": jurisdiction
+            if jurisdiction in {"US", "UK", "AU", "EU", "INT"}
+            else "US",
+            "medications": [{"text": ln.strip()} for ln in meds.splitlines() if ln.strip()],
+            "planned_vaccines": [v.strip() for v in vaccines.split(",") if v.strip()],
+            "patient": {},
+        }
+        try:
+            if weight:
+                data["patient"]["weight_kg"] = float(weight)
+            if age:
+                data["patient"]["age_years"] = float(age)
+            context["a"] = assess(AssessRequest.model_validate(data))
+        except ValidationError as exc:
+            from immunomod.interfaces.regimen_io import describe
+
+            context["error"] = f"Cannot check this regimen: {describe(exc)}"
+        except ValueError:
+            context["error"] = "Weight and age must be numbers (e.g. 70 or 8.5)."
+        except UserError as exc:
+            context["error"] = str(exc)
+        query = urlencode(form)
+        context["link"] = f"/assess?{query}"
+        context["leaflet_link"] = f"/assess/leaflet.pdf?{query}"
+        context["json_link"] = "/v1/assess"
+    return context
 
 
 def create_app() -> FastAPI:
@@ -177,14 +237,7 @@ def create_app() -> FastAPI:
         html = _TEMPLATES.get_template("drug.html").render(
             {"request": request, "rec": rec, "view": "patient", "leaflet": True}
         )
-        from weasyprint import HTML
-
-        pdf = HTML(string=html, base_url=str(request.base_url)).write_pdf()
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{rec.id}-leaflet.pdf"'},
-        )
+        return _pdf(html, str(request.base_url), f"{rec.id}-leaflet.pdf")
 
     @app.get("/classes", response_class=HTMLResponse, include_in_schema=False)
     def classes_page(request: Request) -> HTMLResponse:
@@ -209,51 +262,25 @@ def create_app() -> FastAPI:
 
     @app.get("/assess", response_class=HTMLResponse, include_in_schema=False)
     def assess_page(
-        request: Request,
-        meds: str = Query("", max_length=10_000),
-        weight: str = "",
-        age: str = "",
-        vaccines: str = Query("", max_length=1000),
-        as_of: str = "",
-        jurisdiction: str = "US",
+        request: Request, context: Annotated[dict[str, Any], Depends(_assess_context)]
     ) -> HTMLResponse:
         """The regimen checker as a form; the page's own URL reproduces the query."""
-        from datetime import date
-        from urllib.parse import urlencode
-
-        form = {
-            "meds": meds, "weight": weight, "age": age, "vaccines": vaccines,
-            "as_of": as_of or date.today().isoformat(), "jurisdiction": jurisdiction,
-        }  # fmt: skip
-        context: dict[str, Any] = {"form": form, "a": None, "error": None}
-        if meds.strip():
-            data: dict[str, Any] = {
-                "as_of": form["as_of"],
-                "jurisdiction": jurisdiction
-                if jurisdiction in {"US", "UK", "AU", "EU", "INT"}
-                else "US",
-                "medications": [{"text": ln.strip()} for ln in meds.splitlines() if ln.strip()],
-                "planned_vaccines": [v.strip() for v in vaccines.split(",") if v.strip()],
-                "patient": {},
-            }
-            try:
-                if weight:
-                    data["patient"]["weight_kg"] = float(weight)
-                if age:
-                    data["patient"]["age_years"] = float(age)
-                context["a"] = assess(AssessRequest.model_validate(data))
-            except ValidationError as exc:
-                from immunomod.interfaces.regimen_io import describe
-
-                context["error"] = f"Cannot check this regimen: {describe(exc)}"
-            except ValueError:
-                context["error"] = "Weight and age must be numbers (e.g. 70 or 8.5)."
-            except UserError as exc:
-                context["error"] = str(exc)
-            query = urlencode(form)
-            context["link"] = f"/assess?{query}"
-            context["json_link"] = "/v1/assess"
         return _TEMPLATES.TemplateResponse(request, "assess.html", context)
+
+    @app.get("/assess/leaflet.pdf", include_in_schema=False)
+    def assess_leaflet(
+        request: Request, context: Annotated[dict[str, Any], Depends(_assess_context)]
+    ) -> Response:
+        """The regimen result as a printable PDF (same query string as the page)."""
+        if context["a"] is None:
+            detail = context["error"] or "Give at least one medicine in 'meds'."
+            return problem(
+                422, "Nothing to print", detail, fix="Check the regimen on /assess first."
+            )
+        html = _TEMPLATES.get_template("assess.html").render(
+            {"request": request, **context, "leaflet": True}
+        )
+        return _pdf(html, str(request.base_url), "regimen-check.pdf")
 
     return app
 
