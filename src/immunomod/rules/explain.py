@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from immunomod import kb
@@ -20,30 +21,41 @@ class UnknownRuleError(UserError, LookupError):
 def explain(rule_id: str) -> dict[str, Any]:
     """The rule (kind, thresholds, text, sources with titles and URLs) or fact with that id."""
     sources = kb.sources()
+    rules, facts = _index()
+    if rule_id in rules:
+        kind, rule = rules[rule_id]
+        data: dict[str, Any] = rule.model_dump(mode="json", exclude_none=True)
+        data["kind"] = kind
+        data["sources"] = [_source(str(s), sources) for s in rule.sources]
+        return data
+    if rule_id in facts:
+        owner, fact = facts[rule_id]
+        return _fact(fact, owner, sources)
+    from rapidfuzz import process
+
+    ids = [*rules, *facts]
+    close = [m for m, score, _ in process.extract(rule_id, ids, limit=3) if score > 70]
+    raise UnknownRuleError(rule_id, close)
+
+
+@cache
+def _index() -> tuple[dict[str, tuple[str, Any]], dict[str, tuple[str, Fact]]]:
+    """Every rule id and fact id, built once: walking all ingredients takes ~100 ms."""
     p = pack()
-    ids: list[str] = []
+    rules: dict[str, tuple[str, Any]] = {}
     for kind in ("levels", "washouts", "parameters", "cautions"):
         for rule in getattr(p, kind):
-            ids.append(rule.id)
-            if rule.id == rule_id:
-                data: dict[str, Any] = rule.model_dump(mode="json", exclude_none=True)
-                data["kind"] = kind[:-1]
-                data["sources"] = [_source(str(s), sources) for s in rule.sources]
-                return data
+            rules.setdefault(rule.id, (kind[:-1], rule))
+    facts: dict[str, tuple[str, Fact]] = {}
     for tid, tax in kb.classes().items():
         for _path, value in walk(tax):
             if isinstance(value, Fact) and value.id:
-                ids.append(value.id)
-                if value.id == rule_id:
-                    return _fact(value, f"class {tid}", sources)
+                facts.setdefault(value.id, (f"class {tid}", value))
     for s in kb.store().all_summaries():
         for _path, value in walk(kb.get(s.id).ingredient):
-            if isinstance(value, Fact) and value.id == rule_id:
-                return _fact(value, f"ingredient {s.id}", sources)
-    from rapidfuzz import process
-
-    close = [m for m, score, _ in process.extract(rule_id, ids, limit=3) if score > 70]
-    raise UnknownRuleError(rule_id, close)
+            if isinstance(value, Fact) and value.id:
+                facts.setdefault(value.id, (f"ingredient {s.id}", value))
+    return rules, facts
 
 
 def _source(ref: str, sources: dict[str, Any]) -> dict[str, Any]:
