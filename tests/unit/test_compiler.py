@@ -82,3 +82,9 @@ def test_shipped_database_is_up_to_date_with_the_yaml(tmp_path: Path) -> None:
     shipped = Store.open(DEFAULT_DB).stats()
     assert shipped["content_hash"] == fresh["content_hash"], "run `make kb` and commit kb.sqlite"
     assert shipped["facts_with_source"] == shipped["facts"]
+
+
+def test_build_names_each_stage_for_the_progress_display(kb_dir: Path, tmp_path: Path) -> None:
+    stages: list[str] = []
+    build(kb_dir, tmp_path / "kb.sqlite", progress=stages.append)
+    assert stages[0].startswith("reading") and stages[-1].startswith("compiling")

@@ -62,3 +62,11 @@ def test_jsonl_bad_lines_get_errors_and_the_stream_goes_on() -> None:
     assert "UTF-8" in rows[2]["error"] and "limit" in rows[3]["error"]
     assert rows[0]["matches"][0]["ingredient"] == "adalimumab"
     assert rows[4]["matches"][0]["ingredient"] == "methotrexate"
+
+
+def test_stream_reports_progress_without_touching_the_output() -> None:
+    seen: list[int] = []
+    out = io.StringIO()
+    n = resolve_jsonl(io.BytesIO(b"Humira\n" * 450), out, progress=seen.append)
+    assert n == 450 and seen == [200, 400]
+    assert len(out.getvalue().splitlines()) == 450

@@ -36,6 +36,13 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
+def _err_console() -> Any:
+    """Progress and spinners go to stderr, so stdout stays clean for pipes."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -100,7 +107,20 @@ def resolve(
     if fmt == "jsonl":
         from immunomod.interfaces.streams import resolve_jsonl
 
-        resolve_jsonl(sys.stdin.buffer, sys.stdout)
+        if not sys.stderr.isatty():
+            resolve_jsonl(sys.stdin.buffer, sys.stdout)
+            return
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        # The input length is unknown (a pipe), so the bar counts lines rather than filling.
+        columns = (SpinnerColumn(), TextColumn("{task.completed:,} lines resolved"))
+        # redirect_stdout=False: by default rich would capture stdout, mixing the JSON into stderr.
+        with Progress(
+            *columns, TimeElapsedColumn(), console=_err_console(), redirect_stdout=False
+        ) as bar:
+            task = bar.add_task("resolve", total=None)
+            n = resolve_jsonl(sys.stdin.buffer, sys.stdout, lambda k: bar.update(task, completed=k))
+            bar.update(task, completed=n)
         return
     if text is None:
         raise typer.BadParameter("give TEXT, or use --format jsonl with lines on stdin")
@@ -266,12 +286,24 @@ def kb_coverage(
 @kb_app.command("validate")
 def kb_validate(
     data: Path | None = typer.Option(None, help="Data folder (default: the package's own)."),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Check the YAML sources; print file:line, the problem and a fix for each defect."""
     from immunomod.knowledge.loader import DEFAULT_DATA_DIR
     from immunomod.knowledge.validate import validate
 
     tree, problems = validate(data or DEFAULT_DATA_DIR)
+    if as_json:
+        _print_json(
+            {
+                "ingredients": len(tree.ingredients),
+                "sources": len(tree.sources),
+                "problems": [str(p) for p in problems],
+            }
+        )
+        if problems:
+            raise typer.Exit(1)
+        return
     for p in problems:
         typer.echo(str(p))
     n = len(tree.ingredients)
@@ -289,12 +321,22 @@ def kb_build(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Validate the sources and compile them into the SQLite knowledge base."""
+    from rich.console import Console
+
     from immunomod.knowledge.compiler import BuildError, build
     from immunomod.knowledge.loader import DEFAULT_DATA_DIR
     from immunomod.knowledge.store import DEFAULT_DB
 
+    err = Console(stderr=True)
     try:
-        stats = build(data or DEFAULT_DATA_DIR, output or DEFAULT_DB, rules)
+        # A spinner naming the stage, on stderr and only on a terminal: pipes stay clean.
+        with err.status("Building the knowledge base…", spinner="dots") as status:
+            stats = build(
+                data or DEFAULT_DATA_DIR,
+                output or DEFAULT_DB,
+                rules,
+                progress=lambda stage: status.update(f"Building: {stage}…"),
+            )
     except BuildError as exc:
         for p in exc.problems:
             typer.echo(str(p), err=True)

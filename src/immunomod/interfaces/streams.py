@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import BinaryIO, TextIO
 
 from immunomod.names import resolve
@@ -18,11 +19,12 @@ def _one_line(text: str) -> str:
     return text
 
 
-def resolve_jsonl(inp: BinaryIO, out: TextIO) -> int:
+def resolve_jsonl(inp: BinaryIO, out: TextIO, progress: Callable[[int], None] | None = None) -> int:
     """Resolve each line of ``inp``; write one JSON line per input line; return lines read.
 
     A bad line (invalid UTF-8, empty, too long, control characters) gets an ``error`` on its
-    own output line and the stream goes on: nothing is dropped or merged.
+    own output line and the stream goes on: nothing is dropped or merged. ``progress`` hears
+    the running line count every 200 lines.
     """
     n = 0
     for raw in inp:
@@ -40,5 +42,7 @@ def resolve_jsonl(inp: BinaryIO, out: TextIO) -> int:
         else:
             res = resolve(text)
         out.write(_one_line(json.dumps(res.as_json(), ensure_ascii=False)) + "\n")
+        if progress is not None and n % 200 == 0:
+            progress(n)
     out.flush()
     return n

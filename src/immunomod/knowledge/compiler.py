@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -277,24 +278,32 @@ def compile_tree(tree: SourceTree, db_path: Path, pack: Any = None) -> dict[str,
 
 
 def build(
-    data_dir: Path = DEFAULT_DATA_DIR, db_path: Path = DEFAULT_DB, rules_dir: Path | None = None
+    data_dir: Path = DEFAULT_DATA_DIR,
+    db_path: Path = DEFAULT_DB,
+    rules_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Validate the sources (and rule packs) and compile them; raise :class:`BuildError`.
 
     The package's own rules are used with the package's own data; another data folder brings
-    its rules in ``<data>/rules/`` if it has any.
+    its rules in ``<data>/rules/`` if it has any. ``progress`` hears the name of each stage
+    (the CLI shows it; a full build takes several seconds).
     """
     from immunomod.rules.pack import DEFAULT_RULES_DIR, load_pack
 
+    step = progress or (lambda _stage: None)
+    step("reading and validating the YAML sources")
     tree, problems = validate(data_dir)
     if rules_dir is None:
         rules_dir = DEFAULT_RULES_DIR if data_dir == DEFAULT_DATA_DIR else data_dir / "rules"
     pack = None
     if rules_dir.exists() and not problems:
+        step("checking the rule packs")
         pack, rule_problems = load_pack(rules_dir, tree)
         problems += rule_problems
     if problems:
         raise BuildError(problems)
+    step("compiling records, names and indexes into SQLite")
     return compile_tree(tree, db_path, pack)
 
 
