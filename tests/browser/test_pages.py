@@ -28,6 +28,33 @@ def test_search_humira_leads_to_adalimumab_with_all_sections(page: Any, base_url
         assert page.get_by_role("heading", name=heading).count() == 1, heading
 
 
+def test_search_and_drug_page_work_from_the_keyboard_alone(page: Any, base_url: str) -> None:
+    page.goto(base_url + "/")
+    for _ in range(10):  # Tab through the header links to the search box
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "q":
+            break
+    assert page.evaluate("document.activeElement.id") == "q", "search box not reachable by Tab"
+    page.keyboard.type("humira")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/?q=humira")
+    for _ in range(30):  # on to the result link
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "adalimumab":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/drugs/adalimumab")
+    assert page.locator("h1").inner_text() == "adalimumab"
+
+
+def test_typing_offers_suggestions_including_brands(page: Any, base_url: str) -> None:
+    page.goto(base_url + "/")
+    page.get_by_label("Medicine name, brand or ATC code").press_sequentially("humi")
+    options = page.locator("#suggestions option")
+    options.first.wait_for(state="attached")
+    assert "adalimumab" in [options.nth(i).get_attribute("value") for i in range(options.count())]
+
+
 def test_misspelt_search_gets_suggestions(page: Any, base_url: str) -> None:
     page.goto(base_url + "/?q=metotrexate")
     assert page.get_by_role("link", name="methotrexate").count() >= 1
