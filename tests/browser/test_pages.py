@@ -104,6 +104,7 @@ def test_leaflet_pdf_downloads_with_the_drug_name(page: Any, base_url: str) -> N
 
 @pytest.mark.parametrize(
     "path", ["/", "/?q=humira", "/drugs/humira", "/drugs/humira?view=clinician", "/classes",
+             "/conditions/rheumatoid%20arthritis", "/?q=metotrexate", "/assess",
              "/assess?meds=MTX+15mg+weekly&weight=70&vaccines=MMR&as_of=2026-11-25"],
 )  # fmt: skip
 def test_no_serious_or_critical_accessibility_violations(
