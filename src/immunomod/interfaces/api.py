@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
@@ -112,6 +113,9 @@ def create_app() -> FastAPI:
         description="Cited knowledge base of immunomodulator medicines, name resolver and "
         "regimen checker. Not medical advice.",
     )
+    # Scripts live in files, not inline, so the pages can run under a strict script-src CSP.
+    static = StaticFiles(directory=str(Path(__file__).with_name("static")))
+    app.mount("/static", static, name="static")
 
     @app.exception_handler(UnknownDrugError)
     async def _unknown_drug(request: Request, exc: UnknownDrugError) -> JSONResponse:
