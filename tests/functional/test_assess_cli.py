@@ -89,3 +89,16 @@ def test_explain_finds_knowledge_base_facts_too() -> None:
 def test_explain_unknown_rule_exits_2() -> None:
     res = run("explain", "idsa-sterod")
     assert res.returncode == 2 and "idsa-steroid" in res.stderr
+
+
+def test_assess_fhir_bundle_reports_how_the_input_was_read(tmp_path: Path) -> None:
+    fhir = str(ROOT / "examples" / "regimen.fhir.json")
+    res = run("assess", "--fhir", fhir, "--as-of", "2026-11-25", "--json")
+    assert res.returncode == 0, res.stderr
+    a = json.loads(res.stdout)
+    assert a["immunosuppression"]["level"] == "high"  # prednisone 20 mg/day since 2026-10-01
+    assert any("not mapped" in n for n in a["input_notes"])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"resourceType": "Bundel"}')
+    res = run("assess", "--fhir", str(bad))
+    assert res.returncode == 2 and "resourceType" in res.stderr and "Traceback" not in res.stderr

@@ -145,14 +145,25 @@ def assess(
     as_of: str | None = typer.Option(None, "--as-of", help="Date of the assessment (today)."),
     jurisdiction: str = typer.Option("US", help="US, UK, AU, EU or INT: which rules lead."),
     ics: Path | None = typer.Option(None, "--ics", help="Write the monitoring schedule here."),
+    fhir: Path | None = typer.Option(
+        None, "--fhir", help="A FHIR R4 Bundle (JSON) instead of FILE ('-' for stdin)."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Check a regimen: immunosuppression level, vaccines, screening, monitoring, cautions."""
-    from immunomod.interfaces.regimen_io import request_from_cli
+    from immunomod.interfaces.regimen_io import request_from_cli, request_from_fhir_file
     from immunomod.rules import assess as run_assess
 
-    req = request_from_cli(file, text, weight, age, vaccine, as_of, jurisdiction)
+    notes: list[str] = []
+    if fhir is not None:
+        if file is not None or text is not None:
+            raise typer.BadParameter("give either --fhir or FILE/--text, not both")
+        req, notes = request_from_fhir_file(fhir, weight, age, vaccine, as_of, jurisdiction)
+    else:
+        req = request_from_cli(file, text, weight, age, vaccine, as_of, jurisdiction)
     result = run_assess(req)
+    if notes:
+        result = result.model_copy(update={"input_notes": notes})
     if ics is not None:
         from immunomod.rules.schedule import write_ics
 

@@ -71,3 +71,41 @@ def request_from_cli(
 def _split(text: str) -> list[str]:
     """Medications in free text are separated by ';' or new lines."""
     return [p for line in text.splitlines() for p in line.split(";")]
+
+
+def request_from_fhir_file(
+    file: Path, weight: float | None, age: float | None, vaccines: list[str],
+    as_of: str | None, jurisdiction: str,
+) -> tuple[AssessRequest, list[str]]:  # fmt: skip
+    """A FHIR R4 Bundle file as a regimen, plus notes on how it was read; flags override it."""
+    from immunomod.interop.fhir import request_from_fhir
+
+    try:
+        raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        loaded = json.loads(raw)
+    except OSError as exc:
+        raise RegimenInputError(f"cannot read {file}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise RegimenInputError(
+            f"{file} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise RegimenInputError(f"--as-of '{as_of}' is not a date; use YYYY-MM-DD") from None
+    parsed = request_from_fhir(loaded, as_of=day, jurisdiction=jurisdiction.upper())
+    update: dict[str, object] = {}
+    if weight is not None or age is not None:
+        patient = parsed.request.patient.model_copy(
+            update={
+                k: v for k, v in {"weight_kg": weight, "age_years": age}.items() if v is not None
+            }
+        )
+        update["patient"] = patient
+    if vaccines:
+        update["planned_vaccines"] = [*parsed.request.planned_vaccines, *vaccines]
+    try:
+        req = AssessRequest.model_validate({**parsed.request.model_dump(), **update})
+    except ValidationError as exc:
+        raise RegimenInputError(f"regimen input: {describe(exc)}") from None
+    return req, parsed.notes

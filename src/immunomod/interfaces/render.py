@@ -229,6 +229,8 @@ def render_assessment(console: Console, a: Any) -> None:
         )
     if a.missing:
         console.print("[bold magenta]Missing (limits the answer):[/] " + "; ".join(a.missing))
+    if a.input_notes:
+        console.print("[bold]How the input was read:[/] " + "; ".join(a.input_notes))
 
 
 def render_rule(console: Console, rule: dict[str, Any]) -> None:

@@ -271,6 +271,10 @@ class Assessment(_Model):
     monitoring: list[Item]
     cautions: list[Caution]
     missing: list[str]
+    input_notes: list[str] = Field(
+        default_factory=list,
+        description="How the input was read (e.g. FHIR codes not mapped, text used instead).",
+    )
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
