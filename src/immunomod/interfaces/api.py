@@ -106,6 +106,9 @@ def _assess_context(
     return context
 
 
+FEEDBACK: dict[tuple[str, str], int] = {}  # (service, outcome) -> count, in memory
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         title="immunomod",
@@ -221,6 +224,35 @@ def create_app() -> FastAPI:
         return cached(request, kb.stats())
 
     # --- web pages ------------------------------------------------------------------------
+
+    @app.get("/cds-services", tags=["cds-hooks"])
+    def cds_discovery() -> dict[str, Any]:
+        """CDS Hooks 2.0 discovery: the services, their hooks and prefetch templates."""
+        from immunomod.interop.cds_hooks import discovery
+
+        return discovery()
+
+    @app.post("/cds-services/{service_id}", tags=["cds-hooks"])
+    def cds_call(
+        service_id: str, request: Request, body: Annotated[dict[str, Any], Body()]
+    ) -> dict[str, Any]:
+        """Answer a hook call with cards (summary, indicator, source, detail, suggestions)."""
+        from immunomod.interop.cds_hooks import call
+
+        return call(service_id, body, str(request.base_url))
+
+    @app.post("/cds-services/{service_id}/feedback", tags=["cds-hooks"])
+    def cds_feedback(service_id: str, body: Annotated[dict[str, Any], Body()]) -> Response:
+        """Card feedback (accepted/overridden). Counted by outcome only: no patient data kept."""
+        from immunomod.interop.cds_hooks import SERVICES
+
+        if service_id not in {s["id"] for s in SERVICES}:
+            return problem(404, "Unknown CDS service", f"no service '{service_id}'")
+        outcomes = [f.get("outcome") for f in body.get("feedback") or [] if isinstance(f, dict)]
+        for outcome in outcomes:
+            key = (service_id, str(outcome))
+            FEEDBACK[key] = FEEDBACK.get(key, 0) + 1
+        return Response(status_code=200)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request, q: str | None = None) -> HTMLResponse:

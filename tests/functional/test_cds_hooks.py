@@ -1,0 +1,135 @@
+"""CDS Hooks 2.0 services in the web app: discovery, patient-view and order-select cards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from immunomod.interfaces.api import app
+
+client = TestClient(app)
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "regimen.fhir.json"
+
+
+def prefetch() -> dict[str, Any]:
+    resources = [e["resource"] for e in json.loads(EXAMPLE.read_text())["entry"]]
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    meds = [r for r in resources if r["resourceType"] in {"MedicationRequest"}]
+    stmts = [r for r in resources if r["resourceType"] == "MedicationStatement"]
+    weight = [r for r in resources if r["resourceType"] == "Observation"]
+
+    def bundle(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"resourceType": "Bundle", "type": "searchset",
+                "entry": [{"resource": r} for r in rs]}  # fmt: skip
+
+    return {"patient": patient, "medications": bundle(meds), "statements": bundle(stmts),
+            "weight": bundle(weight)}  # fmt: skip
+
+
+def hook_call(hook: str, **context: Any) -> dict[str, Any]:
+    return {"hook": hook, "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+            "context": {"userId": "Practitioner/1", "patientId": "pt-1", **context},
+            "prefetch": prefetch()}  # fmt: skip
+
+
+def check_cards(cards: list[dict[str, Any]]) -> None:
+    for card in cards:
+        assert len(card["summary"]) <= 140
+        assert card["indicator"] in {"info", "warning", "critical"}
+        assert card["source"]["label"] and card["source"]["url"].startswith("http")
+
+
+def test_discovery_lists_services_with_prefetch() -> None:
+    services = client.get("/cds-services").json()["services"]
+    hooks = {s["hook"] for s in services}
+    assert {"patient-view", "order-select", "order-sign"} <= hooks
+    assert all("patient" in s["prefetch"] for s in services)
+
+
+def test_patient_view_summarises_high_level_immunosuppression() -> None:
+    r = client.post("/cds-services/immunomod-patient-view", json=hook_call("patient-view"))
+    assert r.status_code == 200, r.text
+    cards = r.json()["cards"]
+    check_cards(cards)
+    # IDSA 2013: prednisone 20 mg/day for >= 14 days (here since 2026-10-01) is high-level.
+    assert cards[0]["summary"].startswith("High-level immunosuppression")
+    assert cards[0]["indicator"] == "warning"
+    assert any("live vaccines" in c["summary"].lower() for c in cards)
+
+
+def order(text: str) -> dict[str, Any]:
+    rx = {"resourceType": "MedicationRequest", "id": "draft-1", "status": "draft",
+          "intent": "order", "subject": {"reference": "Patient/pt-1"},
+          "medicationCodeableConcept": {"text": text}}  # fmt: skip
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": rx}]}
+
+
+def test_ordering_a_tnf_inhibitor_asks_for_tb_screening_with_a_suggestion() -> None:
+    body = hook_call("order-select", draftOrders=order("infliximab 5 mg/kg every 8 weeks"),
+                     selections=["MedicationRequest/draft-1"])  # fmt: skip
+    cards = client.post("/cds-services/immunomod-order", json=body).json()["cards"]
+    check_cards(cards)
+    screening = next(c for c in cards if c["summary"].startswith("Before starting infliximab"))
+    assert "tuberculosis" in screening["summary"].lower()
+    action = screening["suggestions"][0]["actions"][0]
+    assert action["type"] == "create" and action["resource"]["resourceType"] == "ServiceRequest"
+
+
+def test_ordering_a_non_immunomodulator_gives_no_cards() -> None:
+    body = hook_call("order-select", draftOrders=order("metformin 500 mg twice daily"))
+    assert client.post("/cds-services/immunomod-order", json=body).json()["cards"] == []
+
+
+def test_wrong_hook_or_service_is_a_clear_problem() -> None:
+    r = client.post("/cds-services/immunomod-order", json=hook_call("patient-view"))
+    assert r.status_code == 422 and "answers hook 'order-select'" in r.json()["detail"]
+    r = client.post("/cds-services/nope", json=hook_call("patient-view"))
+    assert r.status_code == 422 and "GET /cds-services" in r.json()["detail"]
+
+
+def test_feedback_is_accepted() -> None:
+    fb = {"feedback": [{"card": "abc", "outcome": "accepted",
+                        "outcomeTimestamp": "2026-11-25T10:00:00Z"}]}  # fmt: skip
+    assert client.post("/cds-services/immunomod-order/feedback", json=fb).status_code == 200
+
+
+def test_without_prefetch_the_service_reads_the_fhir_server_with_the_token() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    data = prefetch()
+    seen: list[tuple[str, str | None]] = []
+
+    class Fhir(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("Authorization")))
+            key = next(k for k, q in [("patient", "/Patient/"), ("medications", "/Medication"
+                       "Request?"), ("statements", "/MedicationStatement?"),
+                       ("weight", "/Observation?")] if self.path.startswith(q))  # fmt: skip
+            payload = json.dumps(data[key]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:  # keep test output (and patient ids) quiet
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Fhir)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        body = hook_call("patient-view")
+        del body["prefetch"]
+        body["fhirServer"] = f"http://127.0.0.1:{server.server_port}"
+        body["fhirAuthorization"] = {"access_token": "tok-123", "token_type": "Bearer",
+                                     "expires_in": 300, "scope": "patient/*.read",
+                                     "subject": "immunomod"}  # fmt: skip
+        cards = client.post("/cds-services/immunomod-patient-view", json=body).json()["cards"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(seen) == 4 and all(auth == "Bearer tok-123" for _, auth in seen)
+    assert cards[0]["summary"].startswith("High-level immunosuppression")
