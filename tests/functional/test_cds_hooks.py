@@ -8,9 +8,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from immunomod.interfaces.api import app
+from immunomod.interfaces.api import create_app
+from immunomod.interop.cds_auth import AuthSettings
 
-client = TestClient(app)
+# Card logic is tested with JWT checks off; test_cds_auth.py tests the checks themselves.
+client = TestClient(create_app(cds_auth=AuthSettings(required=False)))
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "regimen.fhir.json"
 
 

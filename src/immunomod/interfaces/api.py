@@ -109,7 +109,12 @@ def _assess_context(
 FEEDBACK: dict[tuple[str, str], int] = {}  # (service, outcome) -> count, in memory
 
 
-def create_app() -> FastAPI:
+def create_app(cds_auth: Any = None) -> FastAPI:
+    """The web app. ``cds_auth``: an :class:`~immunomod.interop.cds_auth.AuthSettings` for the
+    CDS Hooks endpoints (default: from the environment, JWT checks required)."""
+    from immunomod.interop.cds_auth import AuthSettings, CdsAuthError, verify
+
+    auth: AuthSettings = cds_auth if cds_auth is not None else AuthSettings.from_env()
     app = FastAPI(
         title="immunomod",
         version=__version__,
@@ -127,6 +132,16 @@ def create_app() -> FastAPI:
     @app.exception_handler(UnknownConditionError)
     async def _unknown_condition(request: Request, exc: UnknownConditionError) -> JSONResponse:
         return problem(404, "Unknown condition", str(exc), suggestions=exc.suggestions)
+
+    @app.exception_handler(CdsAuthError)
+    async def _cds_auth(request: Request, exc: CdsAuthError) -> JSONResponse:
+        response = problem(401, "CDS client not authenticated", str(exc))
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+
+    def _check_client(request: Request) -> None:
+        # aud is the service's own URL (CDS Hooks 2.0); the query string is not part of it.
+        verify(request.headers.get("authorization"), str(request.url.replace(query="")), auth)
 
     @app.exception_handler(UserError)
     async def _user_error(request: Request, exc: UserError) -> JSONResponse:
@@ -239,13 +254,17 @@ def create_app() -> FastAPI:
         """Answer a hook call with cards (summary, indicator, source, detail, suggestions)."""
         from immunomod.interop.cds_hooks import call
 
+        _check_client(request)
         return call(service_id, body, str(request.base_url))
 
     @app.post("/cds-services/{service_id}/feedback", tags=["cds-hooks"])
-    def cds_feedback(service_id: str, body: Annotated[dict[str, Any], Body()]) -> Response:
+    def cds_feedback(
+        service_id: str, request: Request, body: Annotated[dict[str, Any], Body()]
+    ) -> Response:
         """Card feedback (accepted/overridden). Counted by outcome only: no patient data kept."""
         from immunomod.interop.cds_hooks import SERVICES
 
+        _check_client(request)
         if service_id not in {s["id"] for s in SERVICES}:
             return problem(404, "Unknown CDS service", f"no service '{service_id}'")
         outcomes = [f.get("outcome") for f in body.get("feedback") or [] if isinstance(f, dict)]

@@ -244,9 +244,17 @@ def condition(text: str, as_json: bool = JSON_OPT) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port."),
+    dev: bool = typer.Option(
+        False, "--dev", help="Development mode: CDS Hooks calls need no JWT. Never in production."
+    ),
 ) -> None:
-    """Start the web app and REST API (FastAPI on uvicorn)."""
+    """Start the web app, REST API and CDS Hooks services (FastAPI on uvicorn)."""
+    import os
+
     import uvicorn
+
+    if dev:
+        os.environ["IMMUNOMOD_CDS_AUTH"] = "off"
 
     uvicorn.run("immunomod.interfaces.api:app", host=host, port=port, log_level="info")
 
