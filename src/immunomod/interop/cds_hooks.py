@@ -90,14 +90,23 @@ def call(service_id: str, body: dict[str, Any], base_url: str = "") -> dict[str,
         raise CdsRequestError("'context.patientId' is required")
     resources = _resources(body)
     today = date.today()
-    if hook == "patient-view":
-        parsed = request_from_fhir(resources, as_of=today)
-        return {"cards": _summary_cards(assess(parsed.request), base_url)}
-    drafts = _draft_orders(context)
-    if not drafts:
-        return {"cards": []}
-    current = request_from_fhir(resources, as_of=today)
-    combined = request_from_fhir([*resources, *drafts], as_of=today)
+    try:
+        if hook == "patient-view":
+            parsed = request_from_fhir(resources, as_of=today)
+            return {"cards": _summary_cards(assess(parsed.request), base_url)}
+        drafts = _draft_orders(context)
+        if not drafts:
+            return {"cards": []}
+        current = request_from_fhir(resources, as_of=today)
+        combined = request_from_fhir([*resources, *drafts], as_of=today)
+    except UserError as exc:
+        # The EHR's data cannot be read: say so on a card instead of failing the hook, and never
+        # let silence look like "no problems".
+        return {"cards": [_card(
+            "Cannot assess immunosuppression: the medication data could not be read",
+            "warning", f"immunomod could not assess this patient: {exc}. No answer is given, "
+            "so do not read the absence of warnings as safe.", [], base_url,
+        )]}  # fmt: skip
     ordered = {m.drug or m.text for m in combined.request.medications} - {
         m.drug or m.text for m in current.request.medications
     }

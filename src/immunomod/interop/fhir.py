@@ -15,6 +15,7 @@ Every guess or gap is reported in ``notes``: nothing is dropped silently.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -86,6 +87,10 @@ def request_from_fhir(
         elif kind not in {"Medication", "Bundle"}:
             _validated(res)  # a type FHIR does not define is an error, not something to skip
             notes.append(f"{kind} resources are not used (ignored)")
+    unique = list({json.dumps(m, sort_keys=True): m for m in meds}.values())
+    if len(unique) < len(meds):  # EHR exports often repeat the same order (refills, renewals)
+        notes.append(f"{len(meds) - len(unique)} repeated medication entries counted once")
+        meds = unique
     if birth is not None:
         patient["age_years"] = round((today - birth).days / 365.25, 2)
     if weights:
