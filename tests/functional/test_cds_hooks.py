@@ -147,6 +147,17 @@ def test_wrong_hook_or_service_is_a_clear_problem() -> None:
     assert r.status_code == 422 and "GET /cds-services" in r.json()["detail"]
 
 
+def test_request_missing_a_required_field_is_named() -> None:
+    body = hook_call("patient-view")
+    del body["hookInstance"]
+    r = client.post("/cds-services/immunomod-patient-view", json=body)
+    assert r.status_code == 422 and "hookInstance" in r.json()["detail"]
+    body = hook_call("patient-view")
+    body["fhirAuthorization"] = {"access_token": "t"}  # lacks token_type, expires_in, ...
+    r = client.post("/cds-services/immunomod-patient-view", json=body)
+    assert r.status_code == 422 and "fhirAuthorization" in r.json()["detail"]
+
+
 def test_feedback_is_accepted() -> None:
     fb = {"feedback": [{"card": "abc", "outcome": "accepted",
                         "outcomeTimestamp": "2026-11-25T10:00:00Z"}]}  # fmt: skip

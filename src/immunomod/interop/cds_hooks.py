@@ -22,6 +22,8 @@ from datetime import date
 from typing import Any
 from uuid import uuid4
 
+from pydantic import BaseModel, Field, ValidationError
+
 from immunomod import kb
 from immunomod.errors import UserError
 from immunomod.interop.fhir import request_from_fhir
@@ -69,6 +71,28 @@ class CdsRequestError(UserError):
     """The hook request cannot be used; the message names the field and the fix."""
 
 
+class FhirAuthorization(BaseModel):
+    """CDS Hooks 2.0: the token the service may use against ``fhirServer``."""
+
+    access_token: str
+    token_type: str = Field(pattern="^Bearer$")
+    expires_in: int
+    scope: str
+    subject: str
+    patient: str | None = None
+
+
+class HookRequest(BaseModel):
+    """The CDS Hooks 2.0 request body (required fields checked; hook context kept as given)."""
+
+    hook: str
+    hookInstance: str
+    context: dict[str, Any]
+    fhirServer: str | None = None
+    fhirAuthorization: FhirAuthorization | None = None
+    prefetch: dict[str, Any] | None = None
+
+
 def discovery() -> dict[str, Any]:
     return {"services": SERVICES}
 
@@ -80,6 +104,14 @@ def call(service_id: str, body: dict[str, Any], base_url: str = "") -> dict[str,
         raise CdsRequestError(
             f"no CDS service '{service_id}'; GET /cds-services lists the ids: {', '.join(services)}"
         )
+    try:
+        HookRequest.model_validate(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise CdsRequestError(
+            f"the hook request is not CDS Hooks 2.0 at '{where}': {err['msg']}"
+        ) from None
     hook = body.get("hook")
     if hook != services[service_id]["hook"]:
         raise CdsRequestError(
