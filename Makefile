@@ -66,6 +66,7 @@ derive: $(VENV)/.installed-dev
 	$(PY) scripts/derive_other_drugs.py --shared $(SHARED)
 	$(BIN)/immunomod kb build
 	$(PY) scripts/derive_near_words.py
+	$(PY) scripts/derive_codes.py --shared $(SHARED)
 	$(PY) scripts/derive_test_tables.py --shared $(SHARED)
 	$(PY) scripts/build_resolver_devset.py --shared $(SHARED)
 

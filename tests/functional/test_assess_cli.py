@@ -97,7 +97,9 @@ def test_assess_fhir_bundle_reports_how_the_input_was_read(tmp_path: Path) -> No
     assert res.returncode == 0, res.stderr
     a = json.loads(res.stdout)
     assert a["immunosuppression"]["level"] == "high"  # prednisone 20 mg/day since 2026-10-01
-    assert any("not mapped" in n for n in a["input_notes"])
+    ehr = str(ROOT / "tests" / "fixtures" / "fhir" / "synthea_like_ra.json")
+    a = json.loads(run("assess", "--fhir", ehr, "--as-of", "2026-11-25", "--json").stdout)
+    assert any("not mapped" in n for n in a["input_notes"])  # RxNorm product codes
     bad = tmp_path / "bad.json"
     bad.write_text('{"resourceType": "Bundel"}')
     res = run("assess", "--fhir", str(bad))

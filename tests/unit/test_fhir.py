@@ -62,11 +62,17 @@ def test_bundle_gives_the_same_answer_as_the_equivalent_json() -> None:
     assert got["vaccines"][0][:2] == ("mmr", "contraindicated")
 
 
-def test_codes_the_kb_does_not_map_fall_back_to_text_and_say_so() -> None:
+def test_ingredient_codes_map_and_product_codes_fall_back_to_text_and_say_so() -> None:
     parsed = request_from_fhir(bundle(), as_of=AS_OF)
-    assert any("rxnorm|8640" in n and "used the text" in n for n in parsed.notes)
-    # The ATC code of the contained Medication names the ingredient exactly.
-    assert parsed.request.medications[1].drug == "adalimumab"
+    # RxNorm 8640 is the ingredient prednisone (DrugCentral); the ATC code of the contained
+    # Medication names adalimumab. Both map without a note.
+    assert [m.drug for m in parsed.request.medications] == ["prednisone", "adalimumab"]
+    assert not any("8640" in n for n in parsed.notes)
+    # RxNorm 105586 is a product (methotrexate 2.5 MG Oral Tablet): its text is used, with a note.
+    ehr = json.loads((EXAMPLE.parents[1] / "tests/fixtures/fhir/synthea_like_ra.json").read_text())
+    parsed = request_from_fhir(ehr, as_of=AS_OF)
+    assert any("rxnorm|105586" in n and "used the text" in n for n in parsed.notes)
+    assert "methotrexate" in (parsed.request.medications[0].text or "")
 
 
 def test_atc_code_without_any_text_still_resolves() -> None:

@@ -19,6 +19,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -164,6 +166,11 @@ def _concept_name(concept: Any, what: str, notes: list[str]) -> str | None:
                 return kb.get(str(c.code)).inn
             except UnknownDrugError:
                 pass  # not an immunomodulator code: the text still names the drug
+    codes = _codes()
+    for c in codings:
+        iid = codes.get((str(c.system or ""), str(c.code or "")))
+        if iid is not None:  # an ingredient-level RxNorm or SNOMED CT code we hold
+            return kb.get(iid).inn
     name = concept.text or next((c.display for c in codings if c.display), None)
     unknown = [f"{c.system or 'no system'}|{c.code}" for c in codings if c.code]
     if unknown and name:
@@ -173,6 +180,18 @@ def _concept_name(concept: Any, what: str, notes: list[str]) -> str | None:
         notes.append(f"{what}: codes {', '.join(unknown)} have no text or display and are not "
                      "mapped; add a display name")  # fmt: skip
     return str(name) if name else None
+
+
+@cache
+def _codes() -> dict[tuple[str, str], str]:
+    """(system, code) -> ingredient id, derived from DrugCentral by scripts/derive_codes.py."""
+    out = {}
+    text = (Path(__file__).with_name("codes.tsv")).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            system, code, iid = line.split("\t")
+            out[(system, code)] = iid
+    return out
 
 
 def _medication(
