@@ -127,7 +127,18 @@ def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
      ("adalimumab 40 mg every other week", 40, 40 / 14, 20),
      ("Keytruda 200 mg q3w", 200, 200 / 21, 200 / 3),
      ("dexamethasone 4 mg qds", 4, 16, 112), ("prednisolone 30mg OD", 30, 30, 210),
-     ("infliximab 5 mg/kg every 8 weeks", 5, 5 / 56, 5 / 8)],
+     ("infliximab 5 mg/kg every 8 weeks", 5, 5 / 56, 5 / 8),
+     # A strength before a tablet count is multiplied: under-reading it would under-call the
+     # level (prednisone 2 x 20 mg is the IDSA 2013 high-level dose, not 20 mg).
+     ("prednisone 20 mg tablets, take 2 daily", 40, 40, 280),
+     ("prednisolone 5mg tablets take 8 tablets once daily", 40, 40, 280),
+     ("prednisone 20mg tabs 2 tabs od", 40, 40, 280),
+     ("MTX 2.5mg tab x6 weekly", 15, 15 / 7, 15),
+     ("methotrexate 2.5 mg tablets, 6 tablets weekly", 15, 15 / 7, 15),
+     # ... unless the amount itself is written too, or the count is a duration.
+     ("methotrexate 2.5 MG Oral Tablet take 6 tablets (15 mg) once a week", 15, 15 / 7, 15),
+     ("prednisolone 5mg tablets daily x14 days", 5, 5, 35),
+     ("prednisone 5 mg tablet daily", 5, 5, 35)],
 )  # fmt: skip
 def test_sig_amounts_per_day_and_week(
     text: str, dose: float, per_day: float, per_week: float

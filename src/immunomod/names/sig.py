@@ -158,12 +158,35 @@ def _amounts(
     )
 
 
+_FORM_AFTER = re.compile(r"^\s*(?:oral\s+|film[- ]coated\s+|dispersible\s+)?(?:tab|cap)", re.I)
+_TAKE_N = re.compile(
+    r"\btake\s+(\d+(?:[.,]\d+)?|one|two|three|four|five|six|half)\b(?!\s*(?:mg|mcg|g|ml|%))", re.I
+)
+# "tab x6 weekly" is a count; "x14 days" and "x 5/7" are durations.
+_X_N = re.compile(r"\bx\s*(\d+)\b(?!\s*(?:/|(?:days?|d|weeks?|wks?|w|months?)\b))", re.I)
+_COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
+                "half": 0.5}  # fmt: skip
+
+
 def _dose(text: str) -> tuple[float | None, str | None]:
     m = _DOSE.search(text)
     if m:
         if m.group(2):  # a range ("5-10 mg"): the dose is not one number
             return None, _unit_name(m.group(3))
-        return float(m.group(1).replace(",", ".")), _unit_name(m.group(3))
+        amount, unit = float(m.group(1).replace(",", ".")), _unit_name(m.group(3))
+        # "20 mg tablets, take 2 (tablets) daily": the amount is a strength, the count multiplies
+        # it, unless the text also states the amount itself ("6 tablets (15 mg)").
+        rest = text[m.end() :]
+        if form := _FORM_AFTER.match(rest):
+            later = _DOSE.search(rest, form.end())
+            if later and not later.group(2):
+                return float(later.group(1).replace(",", ".")), _unit_name(later.group(3))
+            count = _TABS.search(rest) or _TAKE_N.search(rest) or _X_N.search(rest, form.end())
+            if count:
+                raw = count.group(1).lower()
+                n = _COUNT_WORDS.get(raw) or float(raw.replace(",", "."))
+                return round(amount * n, 6), unit
+        return amount, unit
     t = _TABS.search(text)
     if t:
         return float(t.group(1).replace(",", ".")), t.group(2).lower().rstrip("s") + "(s)"
