@@ -134,6 +134,7 @@ def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
      ("prednisolone 5mg tablets take 8 tablets once daily", 40, 40, 280),
      ("prednisone 20mg tabs 2 tabs od", 40, 40, 280),
      ("MTX 2.5mg tab x6 weekly", 15, 15 / 7, 15),
+     ("azathioprine 50 mg tablets take one and a half tablets daily", 75, 75, 525),
      ("methotrexate 2.5 mg tablets, 6 tablets weekly", 15, 15 / 7, 15),
      # ... unless the amount itself is written too, or the count is a duration.
      ("methotrexate 2.5 MG Oral Tablet take 6 tablets (15 mg) once a week", 15, 15 / 7, 15),

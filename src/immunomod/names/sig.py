@@ -185,6 +185,8 @@ def _dose(text: str) -> tuple[float | None, str | None]:
             if count:
                 raw = count.group(1).lower()
                 n = _COUNT_WORDS.get(raw) or float(raw.replace(",", "."))
+                if re.match(r"\s+and\s+a\s+half\b", rest[count.end() :], re.I):
+                    n += 0.5  # "take one and a half tablets"
                 return round(amount * n, 6), unit
         return amount, unit
     t = _TABS.search(text)
