@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(no_args_is_help=True, help="Build, check and describe the knowledge base.")
 app.add_typer(kb_app, name="kb")
+batch_app = typer.Typer(no_args_is_help=True, help="Classify drug-exposure tables (CSV, Parquet).")
+app.add_typer(batch_app, name="batch")
 
 JSON_OPT = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
@@ -367,6 +369,33 @@ def kb_build(
         typer.echo(
             f"Built {output or DEFAULT_DB}: {stats['ingredients']} ingredients, "
             f"{stats['facts']} facts, content hash {stats['content_hash'][:16]}…"
+        )
+
+
+@batch_app.command("classify")
+def batch_classify(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV, TSV or Parquet table."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .csv, .tsv or .parquet."),
+    text_column: str | None = typer.Option(
+        None, "--text-column", help="Column with the drug text (default: drug_source_value)."
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Add the resolver's answer (im_* columns) to every row; distinct strings resolved once."""
+    from immunomod.batch.classify import classify
+
+    err = _err_console()
+    with err.status("Reading the table…", spinner="dots") as status:
+        stats = classify(
+            input_path, output, text_column,
+            progress=lambda done, total: status.update(f"Resolving {done:,}/{total:,} names…"),
+        )  # fmt: skip
+    if as_json:
+        _print_json(stats.__dict__)
+    else:
+        typer.echo(
+            f"Wrote {output}: {stats.rows:,} rows, {stats.distinct_texts:,} distinct drug texts, "
+            f"{stats.immunomodulator_rows:,} immunomodulator rows."
         )
 
 

@@ -1,0 +1,1 @@
+"""Batch: classify drug-exposure tables (DuckDB on one machine)."""
