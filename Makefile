@@ -80,6 +80,7 @@ bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/bench_resolver.py
 	$(PY) benchmarks/bench_assess.py
 	$(PY) benchmarks/bench_web.py
+	$(PY) benchmarks/bench_batch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
