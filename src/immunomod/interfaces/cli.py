@@ -249,6 +249,9 @@ def serve(
     dev: bool = typer.Option(
         False, "--dev", help="Development mode: CDS Hooks calls need no JWT. Never in production."
     ),
+    access_log: bool = typer.Option(
+        False, "--access-log", help="Log each request line (query strings may hold regimens)."
+    ),
 ) -> None:
     """Start the web app, REST API and CDS Hooks services (FastAPI on uvicorn)."""
     import os
@@ -258,7 +261,12 @@ def serve(
     if dev:
         os.environ["IMMUNOMOD_CDS_AUTH"] = "off"
 
-    uvicorn.run("immunomod.interfaces.api:app", host=host, port=port, log_level="info")
+    # No access log by default: request lines carry query strings, and the regimen form's query
+    # is a patient's medication list. Errors and start-up messages are still logged.
+    uvicorn.run(
+        "immunomod.interfaces.api:app", host=host, port=port, log_level="info",
+        access_log=access_log,
+    )  # fmt: skip
 
 
 @kb_app.command("stats")
