@@ -855,7 +855,10 @@ def assess(request: AssessRequest | dict[str, Any]) -> Assessment:
         and m.active(req.as_of)
         and not m.local
     ]
-    totals = [pred_eq_per_day(m) for m in active_steroids]
+    # One prednisone-equivalent per current systemic steroid, reused for the level, the total
+    # reported and each medication's own line.
+    pe_of = {id(m): pred_eq_per_day(m) for m in active_steroids}
+    totals = list(pe_of.values())
     steroid_total = None if any(t is None for t in totals) else sum(t for t in totals if t)
     levels: dict[int, LevelOut] = {}
     for i, med in enumerate(meds):
@@ -884,19 +887,8 @@ def assess(request: AssessRequest | dict[str, Any]) -> Assessment:
     contributing = [
         Contribution(drug=meds[i].name, level=lv.level, rule=lv.rule) for i, lv in current
     ]
-    steroid_meds = [
-        m
-        for m in meds
-        if m.record
-        and m.record.type.id == "systemic-glucocorticoid"
-        and m.active(req.as_of)
-        and not m.local
-    ]
-    pes = [pred_eq_per_day(m) for m in steroid_meds]
-    pe_total = (
-        None if any(p is None for p in pes) else round(sum(p for p in pes if p is not None), 3)
-    )
-    if not steroid_meds:
+    pe_total = None if steroid_total is None else round(steroid_total, 3)
+    if not active_steroids:
         pe_total = 0.0
     if unknown_meds:  # an unidentified medication may be a steroid: the total is not known
         pe_total = None
@@ -942,7 +934,7 @@ def assess(request: AssessRequest | dict[str, Any]) -> Assessment:
             local=m.local,
             dose_mg_per_day=m.per_day if m.unit == "mg" else None,
             dose_mg_per_week=m.per_week if m.unit == "mg" else None,
-            prednisone_equivalent_mg_per_day=pred_eq_per_day(m) if m in steroid_meds else None,
+            prednisone_equivalent_mg_per_day=pe_of.get(id(m)),
             start=m.start,
             end=m.end,
             active=m.active(req.as_of),
