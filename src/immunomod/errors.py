@@ -9,6 +9,8 @@ ImmunomodError                 base of everything we raise on purpose
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ImmunomodError(Exception):
     """Base of every error immunomod raises on purpose."""
@@ -43,3 +45,13 @@ class UnknownConditionError(UserError, LookupError):
 
 class KnowledgeBaseError(ImmunomodError):
     """The compiled knowledge base cannot be used; the message says how to rebuild it."""
+
+
+def describe(exc: Any, limit: int = 8) -> str:
+    """A pydantic ``ValidationError`` as "field.path: what is wrong", one per problem, joined by
+    "; " (at most ``limit``). Every input edge (CLI, API, FHIR, CDS Hooks) words it this way."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        where = ".".join(str(x) for x in err["loc"]) or "(top)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)

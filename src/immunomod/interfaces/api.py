@@ -18,7 +18,13 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from immunomod import __version__, kb
-from immunomod.errors import ImmunomodError, UnknownConditionError, UnknownDrugError, UserError
+from immunomod.errors import (
+    ImmunomodError,
+    UnknownConditionError,
+    UnknownDrugError,
+    UserError,
+    describe,
+)
 from immunomod.names import resolve
 from immunomod.rules import assess
 from immunomod.rules.models import AssessRequest
@@ -92,8 +98,6 @@ def _assess_context(
                 data["patient"]["age_years"] = float(age)
             context["a"] = assess(AssessRequest.model_validate(data))
         except ValidationError as exc:
-            from immunomod.interfaces.regimen_io import describe
-
             context["error"] = f"Cannot check this regimen: {describe(exc)}"
         except ValueError:
             context["error"] = "Weight and age must be numbers (e.g. 70 or 8.5)."

@@ -10,21 +10,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from immunomod.errors import UserError
+from immunomod.errors import UserError, describe
 from immunomod.rules.models import AssessRequest
 
 
 class RegimenInputError(UserError):
     """The regimen input is not usable; the message names the field and the fix."""
-
-
-def describe(exc: ValidationError) -> str:
-    """One line per problem: the field path, what is wrong."""
-    parts = []
-    for err in exc.errors()[:8]:
-        where = ".".join(str(x) for x in err["loc"]) or "(top)"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
 
 
 def request_from_cli(

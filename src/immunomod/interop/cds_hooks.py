@@ -25,7 +25,7 @@ from uuid import uuid4
 from pydantic import BaseModel, Field, ValidationError
 
 from immunomod import kb
-from immunomod.errors import UserError
+from immunomod.errors import UserError, describe
 from immunomod.interop.fhir import request_from_fhir
 from immunomod.rules import assess
 from immunomod.rules.models import Assessment
@@ -107,10 +107,8 @@ def call(service_id: str, body: dict[str, Any], base_url: str = "") -> dict[str,
     try:
         HookRequest.model_validate(body)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
         raise CdsRequestError(
-            f"the hook request is not CDS Hooks 2.0 at '{where}': {err['msg']}"
+            f"the hook request is not CDS Hooks 2.0: {describe(exc, limit=1)}"
         ) from None
     hook = body.get("hook")
     if hook != services[service_id]["hook"]:

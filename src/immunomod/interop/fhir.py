@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from immunomod import kb
-from immunomod.errors import UnknownDrugError, UserError
+from immunomod.errors import UnknownDrugError, UserError, describe
 from immunomod.rules.models import AssessRequest
 
 ATC_SYSTEM = "http://www.whocc.no/atc"
@@ -104,8 +104,6 @@ def request_from_fhir(
     try:
         request = AssessRequest.model_validate(payload)
     except ValidationError as exc:
-        from immunomod.interfaces.regimen_io import describe
-
         raise FhirInputError(f"the FHIR input gives an unusable regimen: {describe(exc)}") from None
     return FhirRegimen(request, sorted(set(notes), key=notes.index))
 
@@ -148,11 +146,8 @@ def _validated(res: dict[str, Any]) -> Any:
     try:
         return model.model_validate(res)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
-        raise FhirInputError(
-            f"{kind}/{res.get('id', '?')} is not valid FHIR R4 at '{where}': {err['msg']}"
-        ) from None
+        label = f"{kind}/{res.get('id', '?')}"
+        raise FhirInputError(f"{label} is not valid FHIR R4: {describe(exc, limit=1)}") from None
 
 
 def _concept_name(concept: Any, what: str, notes: list[str]) -> str | None:
