@@ -252,15 +252,7 @@ def _summary_cards(a: Assessment, base_url: str) -> list[dict[str, Any]]:
     cards = [_card(summary, indicator, detail or head, [s for r in reasons for s in r.sources],
                    base_url)]  # fmt: skip
     if level in {"high", "low", "unknown"}:
-        cards.append(_card(
-            "Avoid live vaccines unless a specialist confirms it is safe" if level != "low"
-            else "Live vaccines: check timing against the current medicines",
-            "warning" if level != "low" else "info",
-            "Live vaccines (e.g. MMR, varicella, yellow fever, live zoster) are contraindicated "
-            "during high-level immunosuppression (IDSA 2013); when the level is unknown, "
-            "immunomod does not call them safe.",
-            ["idsa-2013"], base_url,
-        ))  # fmt: skip
+        cards.append(_live_vaccine_card(level, base_url))
     due = [m for m in [*a.screening, *a.monitoring] if m.overdue]
     if due:
         detail = "\n".join(f"- **{m.test}** ({m.drug}): {m.when} (rule `{m.rule}`)" for m in due)
@@ -274,6 +266,18 @@ def _summary_cards(a: Assessment, base_url: str) -> list[dict[str, Any]]:
             )
         )
     return cards
+
+
+def _live_vaccine_card(level: str, base_url: str) -> dict[str, Any]:
+    return _card(
+        "Avoid live vaccines unless a specialist confirms it is safe" if level != "low"
+        else "Live vaccines: check timing against the current medicines",
+        "warning" if level != "low" else "info",
+        "Live vaccines (e.g. MMR, varicella, yellow fever, live zoster) are contraindicated "
+        "during high-level immunosuppression (IDSA 2013); when the level is unknown, "
+        "immunomod does not call them safe.",
+        ["idsa-2013"], base_url,
+    )  # fmt: skip
 
 
 def _order_cards(a: Assessment, ordered: set[str | None], base_url: str) -> list[dict[str, Any]]:
@@ -308,7 +312,7 @@ def _order_cards(a: Assessment, ordered: set[str | None], base_url: str) -> list
                 )
             )
     if a.immunosuppression.level in {"high", "unknown"}:
-        cards += _summary_cards(a, base_url)[1:2]  # the live-vaccine card
+        cards.append(_live_vaccine_card(a.immunosuppression.level, base_url))
     return cards
 
 
