@@ -5,6 +5,7 @@ ImmunomodError                 base of everything we raise on purpose
 │   ├── UnknownDrugError       no ingredient has this name; carries suggestions
 │   └── UnknownConditionError  no condition has this name; carries suggestions
 └── KnowledgeBaseError         the compiled knowledge base is missing, stale or tampered
+    └── KnowledgeBaseIntegrityError  its bytes do not match the checksum written when it was built
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class UnknownConditionError(UserError, LookupError):
 
 class KnowledgeBaseError(ImmunomodError):
     """The compiled knowledge base cannot be used; the message says how to rebuild it."""
+
+
+class KnowledgeBaseIntegrityError(KnowledgeBaseError):
+    """The knowledge-base file is corrupt or was changed after it was built (its SHA-256 does
+    not match ``kb.sqlite.sha256``); the message names the file, what differs and the fix."""
 
 
 def describe(exc: Any, limit: int = 8) -> str:

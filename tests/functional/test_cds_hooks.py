@@ -143,8 +143,8 @@ def test_ordering_a_non_immunomodulator_gives_no_cards() -> None:
 def test_wrong_hook_or_service_is_a_clear_problem() -> None:
     r = client.post("/cds-services/immunomod-order", json=hook_call("patient-view"))
     assert r.status_code == 422 and "answers hook 'order-select'" in r.json()["detail"]
-    r = client.post("/cds-services/nope", json=hook_call("patient-view"))
-    assert r.status_code == 422 and "GET /cds-services" in r.json()["detail"]
+    r = client.post("/cds-services/nope", json=hook_call("patient-view"))  # no such resource
+    assert r.status_code == 404 and "GET /cds-services" in r.json()["detail"]
 
 
 def test_request_missing_a_required_field_is_named() -> None:

@@ -1,34 +1,47 @@
-"""Classify drug-exposure tables: every row gets the resolver's answer for its drug text.
+"""Classify drug-exposure tables with DuckDB, and build per-person episodes.
 
-    >>> from immunomod.batch.classify import classify
+    >>> from immunomod.batch.classify import classify, episodes
     >>> classify("drug_exposure.csv", "classified.parquet")   # OMOP: drug_source_value
-    ClassifyStats(rows=..., distinct_texts=..., immunomodulator_rows=...)
+    ClassifyStats(rows=..., distinct_texts=..., immunomodulator_rows=..., error_rows=..., ...)
+    >>> episodes("drug_exposure.csv", "episodes.parquet")
+    EpisodeStats(persons=..., episodes=..., ...)
 
-DuckDB reads the input (CSV or Parquet) and writes the output without loading the table into
-Python: only the *distinct* drug strings are resolved (a few thousand even for millions of
-rows), put in a small lookup table, and joined back. The output is written to a temporary file
-and renamed when complete, so a killed job never leaves a partial file under the final name.
+DuckDB reads the input (CSV, TSV or Parquet) and writes the output without loading the table
+into Python: only the *distinct* drug texts are resolved (a few thousand even for millions of
+rows), put in a small lookup table and joined back (:mod:`immunomod.batch.query` holds the SQL,
+shared with the Spark engine). Outputs are written to a temporary name and renamed when
+complete, so a killed job never leaves a partial file under the final name; run it again to
+resume.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import os
-from dataclasses import dataclass
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from immunomod.batch.episodes import EPISODE_COLUMNS, GRACE_DAYS, INPUT_COLUMNS, person_episodes
+from immunomod.batch.lookup import LOOKUP_COLUMNS, fields
+from immunomod.batch.query import (
+    DUCKDB,
+    ERROR_KINDS,
+    Columns,
+    classified_sql,
+    concept_view_sql,
+    distinct_keys_sql,
+    output_sql,
+)
 from immunomod.errors import UserError
-from immunomod.names import resolve
 
-#: OMOP CDM v5.4 drug_exposure: the source text column, in order of preference.
-OMOP_TEXT_COLUMNS = ("drug_source_value",)
-RESULT_COLUMNS = {
-    "im_ingredient": "VARCHAR", "im_ingredients": "VARCHAR", "im_immunomodulator": "BOOLEAN",
-    "im_direction": "VARCHAR", "im_class": "VARCHAR", "im_type": "VARCHAR",
-    "im_status": "VARCHAR", "im_confidence": "DOUBLE", "im_context": "VARCHAR",
-    "im_route": "VARCHAR", "im_local": "BOOLEAN", "im_dose": "DOUBLE", "im_unit": "VARCHAR",
-    "im_amount_per_day": "DOUBLE", "im_error": "VARCHAR",
-}  # fmt: skip
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+FORMATS = ("csv", "tsv", "parquet")
 
 
 class BatchInputError(UserError):
@@ -40,99 +53,342 @@ class ClassifyStats:
     rows: int
     distinct_texts: int
     immunomodulator_rows: int
+    error_rows: int = 0
+    errors: dict[str, int] = field(default_factory=dict)  # kind -> rows (ERROR_KINDS)
+
+
+@dataclass(frozen=True)
+class EpisodeStats:
+    persons: int
+    episodes: int
+    levels: dict[str, int]  # level -> episodes
+    rows_used: int
+    rows_skipped: dict[str, int]  # why exposure rows did not count
 
 
 def classify(
     input_path: str | Path,
     output_path: str | Path,
     text_column: str | None = None,
-    progress: Any = None,
+    concepts: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> ClassifyStats:
     """Add the ``im_*`` columns to every row of ``input_path``; write ``output_path``.
 
-    The format follows the file suffix (``.csv``, ``.tsv``, ``.parquet``). ``progress``, if
-    given, is called with (done, total) distinct strings as they are resolved.
+    The format follows the file suffix (``.csv``, ``.tsv``, ``.parquet``). ``concepts`` is an
+    optional OMOP ``concept`` table: rows whose ``drug_concept_id`` it names are resolved from
+    the concept's name. ``progress`` is called with (stage, done, total).
     """
     import duckdb
 
-    src, out = Path(input_path), Path(output_path)
+    out = _output(output_path)
+    con = duckdb.connect()
+    cols = prepare(con, Path(input_path), concepts, text_column, progress)
+    _copy(con, output_sql(cols, DUCKDB), out)
+    return classify_stats(out, distinct=con.execute("SELECT count(*) FROM lookup").fetchone())
+
+
+def episodes(
+    input_path: str | Path,
+    output_path: str | Path,
+    text_column: str | None = None,
+    concepts: str | Path | None = None,
+    person_column: str | None = None,
+    grace_days: int = GRACE_DAYS,
+    progress: Progress | None = None,
+) -> EpisodeStats:
+    """Write per-person episodes of high/low/unknown immunosuppression (see
+    :mod:`immunomod.batch.episodes` for the rules) from an exposure table."""
+    import duckdb
+
+    if grace_days < 0:
+        raise BatchInputError("--grace-days must be 0 or more")
+    out = _output(output_path)
+    con = duckdb.connect()
+    cols = prepare(con, Path(input_path), concepts, text_column, progress)
+    if cols.person is None or cols.start is None:
+        raise BatchInputError(
+            "episodes need a person column (person_id) and a start date column "
+            f"(drug_exposure_start_date); the input has: {', '.join(cols.all)}"
+        )
+    skipped = dict(con.execute(skipped_sql(cols, DUCKDB)).fetchall())
+    total = int(con.execute(f"SELECT count(*) FROM ({usable_sql(cols, DUCKDB)})").fetchone()[0])  # type: ignore[index]
+    cursor = con.execute(usable_sql(cols, DUCKDB) + " ORDER BY 1, 8, 9, 2")
+
+    def batches() -> Iterator[Sequence[Any]]:
+        done = 0
+        while chunk := cursor.fetchmany(50_000):
+            done += len(chunk)
+            if progress is not None:
+                progress("episodes", done, total)
+            yield from chunk
+
+    counts = write_episodes(con, by_person(batches(), grace_days), out)
+    return EpisodeStats(
+        persons=counts["persons"], episodes=counts["episodes"],
+        levels={k: v for k, v in counts.items() if k in {"high", "low", "unknown"}},
+        rows_used=total, rows_skipped={str(k): int(v) for k, v in skipped.items()},
+    )  # fmt: skip
+
+
+# --- shared steps (the Spark engine uses the same SQL and the same Python) ---------------------
+
+
+def usable_sql(cols: Columns, d: Any) -> str:
+    """The exposure rows that count towards episodes: person, then :data:`INPUT_COLUMNS`."""
+    person = f"CAST({d.q(cols.person)} AS STRING)"
+    return (
+        f"SELECT {person} AS im_person, {', '.join(INPUT_COLUMNS)} FROM classified "
+        f"WHERE {_usable_condition(person)}"
+    )
+
+
+def _usable_condition(person: str) -> str:
+    return (
+        f"im_error IS NULL AND {person} IS NOT NULL AND im_start IS NOT NULL "
+        "AND im_context = 'current' AND im_level_rule IS NOT NULL "
+        "AND im_status IN ('unique', 'needs_review') AND coalesce(im_level, '') <> 'none'"
+    )
+
+
+def skipped_sql(cols: Columns, d: Any) -> str:
+    """Why rows about immunomodulators did not count (reason, rows)."""
+    person = f"CAST({d.q(cols.person)} AS STRING)"
+    reason = (
+        "CASE WHEN im_error IS NOT NULL THEN 'bad row (see im_error)' "
+        f"WHEN {person} IS NULL THEN 'no person' "
+        "WHEN im_context <> 'current' THEN concat('context ', im_context) "
+        "WHEN im_status NOT IN ('unique', 'needs_review') THEN concat('drug ', im_status) END"
+    )
+    return (
+        f"SELECT reason, count(*) FROM (SELECT {reason} AS reason FROM classified "
+        "WHERE im_immunomodulator OR im_level_rule IS NOT NULL OR im_error IS NOT NULL) "
+        "WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason"
+    )
+
+
+def by_person(rows: Iterator[Sequence[Any]], grace_days: int) -> Iterator[tuple[Any, ...]]:
+    """Episodes from rows sorted by person (first field), one person at a time."""
+    person: Any = None
+    mine: list[Sequence[Any]] = []
+    for row in rows:
+        if row[0] != person and mine:
+            yield from person_episodes(str(person), mine, grace_days)
+            mine = []
+        person = row[0]
+        mine.append(row[1:])
+    if mine:
+        yield from person_episodes(str(person), mine, grace_days)
+
+
+def write_episodes(con: Any, episodes: Iterator[tuple[Any, ...]], out: Path) -> dict[str, int]:
+    """Stream episodes through a temporary CSV (bounded memory) into ``out``; count them."""
+    counts: dict[str, int] = {"persons": 0, "episodes": 0}
+    last = None
+    with tempfile.NamedTemporaryFile(
+        "w", newline="", suffix=".csv", dir=out.parent, delete=False, prefix=".episodes."
+    ) as fh:
+        tmp_csv = Path(fh.name)
+        writer = csv.writer(fh)
+        writer.writerow(EPISODE_COLUMNS)
+        for ep in episodes:
+            writer.writerow(ep)
+            counts["episodes"] += 1
+            counts[ep[2]] = counts.get(ep[2], 0) + 1
+            if ep[0] != last:
+                counts["persons"] += 1
+                last = ep[0]
+    try:
+        types = ", ".join(
+            f"'{c}': '{'VARCHAR' if t == 'STRING' else t}'" for c, t in EPISODE_COLUMNS.items()
+        )
+        reader = (
+            f"read_csv({_literal(str(tmp_csv))}, header = true, columns = {{{types}}}, "
+            "nullstr = '')"
+        )
+        _copy(con, f"SELECT * FROM {reader} ORDER BY person_id, episode", out)
+    finally:
+        tmp_csv.unlink(missing_ok=True)
+    return counts
+
+
+def prepare(
+    con: Any,
+    src: Path,
+    concepts: str | Path | None,
+    text_column: str | None,
+    progress: Progress | None = None,
+) -> Columns:
+    """Create the views ``src``, ``concept``, ``lookup`` and ``classified`` in ``con``."""
+    import duckdb
+
     if not src.exists():
         raise BatchInputError(f"input file not found: {src}")
-    out_format = _format(out, "output")
-    if not out.parent.is_dir():
-        raise BatchInputError(f"output folder does not exist: {out.parent}; create it first")
-    con = duckdb.connect()
     try:
         con.execute(f"CREATE VIEW src AS SELECT * FROM {_reader(src)}")
         columns = [r[0] for r in con.execute("DESCRIBE src").fetchall()]
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise BatchInputError(f"cannot read {src.name} as a table: {first}") from None
-    col = _text_column(columns, text_column)
-    clash = sorted(set(columns) & set(RESULT_COLUMNS))
-    if clash:
-        raise BatchInputError(f"the input already has {', '.join(clash)}; rename those columns")
-    q = _quote(col)
-    texts = [r[0] for r in con.execute(f"SELECT DISTINCT {q} FROM src WHERE {q} IS NOT NULL")
-             .fetchall()]  # fmt: skip
-    con.execute(
-        "CREATE TABLE lookup (im_text VARCHAR, "
-        + ", ".join(f"{c} {t}" for c, t in RESULT_COLUMNS.items()) + ")"
+    cols = Columns.detect(columns, text_column)
+    if concepts is not None:
+        cpath = Path(concepts)
+        if not cpath.exists():
+            raise BatchInputError(f"concept table not found: {cpath}")
+        if cols.concept is None:
+            raise BatchInputError(
+                "a concept table was given but the input has no drug_concept_id column"
+            )
+        try:
+            con.execute(f"CREATE VIEW concept_src AS SELECT * FROM {_reader(cpath)}")
+            con.execute(f"CREATE TABLE concept AS {concept_view_sql()}")
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise BatchInputError(
+                f"cannot read the concept table {cpath.name} (it needs concept_id and "
+                f"concept_name columns): {first}"
+            ) from None
+        cols.has_concepts = True
+    keys = con.execute(distinct_keys_sql(cols, DUCKDB)).fetchall()
+    build_lookup(con, keys, progress)
+    con.execute(f"CREATE VIEW classified AS {classified_sql(cols, DUCKDB)}")
+    return cols
+
+
+def build_lookup(con: Any, keys: list[tuple[str, str]], progress: Progress | None = None) -> None:
+    """Resolve each distinct (name, dosing text) once into the ``lookup`` table.
+
+    The rows go through a temporary JSON-lines file: DuckDB reads it in one pass with exact
+    nulls, booleans and floats, where row-by-row inserts cost more than resolving.
+    """
+    types = {"im_key": "VARCHAR", "im_extra": "VARCHAR"} | {
+        c: "VARCHAR" if t == "STRING" else t for c, t in LOOKUP_COLUMNS.items()
+    }
+    names = list(types)
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as fh:
+        tmp = Path(fh.name)
+        for i, row in enumerate(_resolved(keys), 1):
+            fh.write(json.dumps(dict(zip(names, row, strict=True))) + "\n")
+            if progress is not None and (i % 500 == 0 or i == len(keys)):
+                progress("resolve", i, len(keys))
+    try:
+        columns = ", ".join(f"'{c}': '{t}'" for c, t in types.items())
+        con.execute(
+            f"CREATE TABLE lookup AS SELECT * FROM read_json({_literal(str(tmp))}, "
+            f"format = 'newline_delimited', columns = {{{columns}}})"
+        )
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+PARALLEL_FROM = 5_000  # distinct texts; below this, starting workers costs more than it saves
+
+
+def _resolve_chunk(keys: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    return [(name, extra, *fields(name, extra)) for name, extra in keys]
+
+
+def _resolved(keys: list[tuple[str, str]]) -> Iterator[tuple[Any, ...]]:
+    """Lookup rows in ``keys`` order; on several cores, resolved by forked workers that
+    inherit the already-loaded resolver (so they start at once)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(keys) < PARALLEL_FROM or sys.platform != "linux":
+        yield from _resolve_chunk(keys)
+        return
+    import multiprocessing
+
+    from immunomod.names import default_resolver
+
+    default_resolver()  # load before forking: every worker shares it copy-on-write
+    chunks = [keys[i : i + 1000] for i in range(0, len(keys), 1000)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for part in pool.imap(_resolve_chunk, chunks):
+            yield from part
+
+
+def classify_stats(out: Path, distinct: Any = None) -> ClassifyStats:
+    """Counts read back from a written output (so they describe exactly what was written)."""
+    import duckdb
+
+    kinds = ", ".join(
+        f"count(*) FILTER (WHERE regexp_matches(im_error, {_literal('(^|; )' + pattern)}))"
+        for pattern in ERROR_KINDS.values()
+    )
+    row = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*), count(*) FILTER (WHERE im_immunomodulator), "
+            f"count(*) FILTER (WHERE im_error IS NOT NULL), {kinds} FROM {_reader(out)}"
+        )
+        .fetchone()
+    )
+    assert row is not None
+    n, hits, bad, *by_kind = row
+    errors = {k: int(v) for k, v in zip(ERROR_KINDS, by_kind, strict=True) if v}
+    return ClassifyStats(
+        rows=int(n), distinct_texts=int(distinct[0]) if distinct else 0,
+        immunomodulator_rows=int(hits), error_rows=int(bad), errors=errors,
     )  # fmt: skip
-    rows = []
-    for i, text in enumerate(texts, 1):
-        rows.append((str(text), *_fields(str(text))))
-        if progress is not None and (i % 500 == 0 or i == len(texts)):
-            progress(i, len(texts))
-    if rows:
-        marks = ", ".join("?" * (len(RESULT_COLUMNS) + 1))
-        con.executemany(f"INSERT INTO lookup VALUES ({marks})", rows)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _output(path: str | Path) -> Path:
+    out = Path(path)
+    _format(out, "output")
+    if not out.parent.is_dir():
+        raise BatchInputError(f"output folder does not exist: {out.parent}; create it first")
+    _remove_stale_partials(out)
+    return out
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Delete what a killed run left (``.NAME.PID.partial``) when that process is gone, so a
+    re-run starts clean; a partial file of a job still running is left alone."""
+    for stale in out.parent.glob(f".{out.name}.*.partial"):
+        pid = stale.name[len(out.name) + 2 : -len(".partial")]
+        if pid.isdigit() and not _alive(int(pid)):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _copy(con: Any, select: str, out: Path) -> None:
+    """COPY a query to ``out`` through a temporary file renamed at the end (never partial)."""
+    fmt = _format(out, "output")
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    options = "FORMAT parquet" if out_format == "parquet" else "FORMAT csv, HEADER true"
-    if out_format == "tsv":
+    options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    if fmt == "tsv":
         options += ", DELIMITER '\t'"
     try:
-        con.execute(
-            f"COPY (SELECT src.*, {', '.join('l.' + c for c in RESULT_COLUMNS)} FROM src "
-            f"LEFT JOIN lookup l ON CAST(src.{q} AS VARCHAR) = l.im_text) "
-            f"TO {_literal(str(tmp))} ({options})"
-        )
+        con.execute(f"COPY ({select}) TO {_literal(str(tmp))} ({options})")
         os.replace(tmp, out)  # complete output appears under its name at once, or not at all
     finally:
         tmp.unlink(missing_ok=True)
-    n, hits = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE im_immunomodulator) FROM {_reader(out)}"
-    ).fetchone() or (0, 0)
-    return ClassifyStats(rows=int(n), distinct_texts=len(texts), immunomodulator_rows=int(hits))
-
-
-def _fields(text: str) -> tuple[Any, ...]:
-    """The row-level answer: the first immunomodulator mention (or the first mention)."""
-    res = resolve(text[:10_000])
-    if res.error or not res.matches:
-        error = res.error or ("not recognised" + (f"; did you mean {', '.join(res.suggestions)}?"
-                                                  if res.suggestions else ""))  # fmt: skip
-        return (None, None, False, None, None, None, "not_found", None, None, None, False,
-                None, None, None, error)  # fmt: skip
-    m = next((x for x in res.matches if x.immunomodulator), res.matches[0])
-    every = ";".join(dict.fromkeys(x.ingredient for x in res.matches if x.ingredient))
-    sig = m.sig
-    return (
-        m.ingredient, every or None, m.immunomodulator, m.direction, m.class_, m.type,
-        m.status, m.confidence, m.context, m.route, m.local,
-        sig.dose if sig else None, sig.unit if sig else None,
-        sig.amount_per_day if sig else None, None,
-    )  # fmt: skip
 
 
 def _format(path: Path, what: str) -> str:
     suffix = path.suffix.lower().lstrip(".")
-    if suffix in {"csv", "tsv", "parquet"}:
+    if suffix in FORMATS:
         return suffix
     raise BatchInputError(f"{what} '{path.name}': use a .csv, .tsv or .parquet file name")
 
 
 def _reader(path: Path) -> str:
+    if path.is_dir():  # a folder of Parquet parts (e.g. written by Spark on a cluster)
+        return f"read_parquet({_literal(str(path / '*.parquet'))})"
     fmt = _format(path, "input")
     if fmt == "parquet":
         return f"read_parquet({_literal(str(path))})"
@@ -146,24 +402,4 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _text_column(columns: list[str], wanted: str | None) -> str:
-    if wanted:
-        if wanted not in columns:
-            raise BatchInputError(
-                f"no column '{wanted}' in the input; its columns are: {', '.join(columns)}"
-            )
-        return wanted
-    for name in (*OMOP_TEXT_COLUMNS, "drug", "drug_name", "medication", "text"):
-        if name in columns:
-            return name
-    raise BatchInputError(
-        "no drug text column found (looked for drug_source_value, drug, drug_name, medication, "
-        f"text); name it with --text-column. Columns: {', '.join(columns)}"
-    )
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-__all__ = ["BatchInputError", "ClassifyStats", "classify"]
+__all__ = ["BatchInputError", "ClassifyStats", "EpisodeStats", "classify", "episodes"]

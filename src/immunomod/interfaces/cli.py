@@ -250,23 +250,72 @@ def serve(
         False, "--dev", help="Development mode: CDS Hooks calls need no JWT. Never in production."
     ),
     access_log: bool = typer.Option(
-        False, "--access-log", help="Log each request line (query strings may hold regimens)."
+        False, "--access-log", help="Log each request's path and status (query strings: '?…')."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Worker processes (one per core: each runs one event loop)."
     ),
 ) -> None:
     """Start the web app, REST API and CDS Hooks services (FastAPI on uvicorn)."""
     import os
+    import signal
 
     import uvicorn
 
+    from immunomod import kb
+
+    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (at most GRACE_S), then
+    # raises the signal again, so the process would end "killed by SIGTERM" (exit 143) after a
+    # clean drain. A requested stop that drained is a success: exit 0. The same handler also
+    # ends the process at once if the signal comes before uvicorn listens.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     if dev:
         os.environ["IMMUNOMOD_CDS_AUTH"] = "off"
+    # A missing or tampered knowledge base stops us here with one line and exit code 3, rather
+    # than as a traceback from inside the app's start-up.
+    kb.store()
 
-    # No access log by default: request lines carry query strings, and the regimen form's query
-    # is a patient's medication list. Errors and start-up messages are still logged.
+    if workers > 1:
+        _workers_socket_as_tcp()
+    # No access log by default. With one, query strings (the regimen form's is a patient's
+    # medication list) are logged as "?…" (interfaces/logs.py). Errors are still logged.
     uvicorn.run(
         "immunomod.interfaces.api:app", host=host, port=port, log_level="info",
-        access_log=access_log,
+        access_log=access_log, workers=workers, timeout_graceful_shutdown=GRACE_S,
     )  # fmt: skip
+
+
+#: Seconds `serve` waits for in-flight requests after SIGTERM; under the 30 s that container
+#: platforms give before SIGKILL, so a drain finishes before the hard kill.
+GRACE_S = 25
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
+def _workers_socket_as_tcp() -> None:
+    """Make uvicorn bind the socket its workers share as a TCP socket (IPPROTO_TCP).
+
+    uvicorn creates it as ``socket.socket(family)``, protocol 0, and asyncio turns on
+    TCP_NODELAY only for connections accepted from a socket marked TCP. Without it an answer
+    sent in two writes (headers, then body) waits for the client's delayed ACK: with
+    ``--workers 2`` every request took 44 ms instead of 0.7 ms (sequential requests over
+    loopback, benchmarks/load.py). The same bound socket, re-wrapped with its protocol, fixes
+    it; single-worker serving binds through asyncio and was never affected."""
+    import socket
+
+    from uvicorn import Config
+
+    bind = Config.bind_socket
+
+    def bind_tcp(self: Config) -> socket.socket:
+        sock = bind(self)
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return sock  # a Unix socket: no Nagle to turn off
+        return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+
+    Config.bind_socket = bind_tcp  # type: ignore[method-assign]
 
 
 @kb_app.command("stats")
@@ -380,31 +429,127 @@ def kb_build(
         )
 
 
+_ENGINE_OPT = typer.Option("duckdb", "--engine", help="duckdb (one machine) or spark.")
+_MASTER_OPT = typer.Option(
+    None, "--master", help="Spark master URL (default local[*], or what spark-submit set)."
+)
+_PARTS_OPT = typer.Option(
+    False, "--parts", help="Spark: write a folder of part files (for big data on a cluster)."
+)
+_CONCEPTS_OPT = typer.Option(
+    None, "--concepts", help="OMOP concept table (CSV/Parquet): names for drug_concept_id."
+)
+_TEXT_OPT = typer.Option(
+    None, "--text-column", help="Column with the drug text (default: drug_source_value)."
+)
+
+
+def _batch_progress() -> Any:
+    """A progress bar on stderr, shown only on a terminal (pipes and logs stay clean)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    err = _err_console()
+    return Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal,
+    )  # fmt: skip
+
+
+def _run_batch(job: str, engine: str, **kwargs: Any) -> Any:
+    from immunomod.batch import classify as duck
+    from immunomod.batch.classify import BatchInputError
+
+    if engine not in {"duckdb", "spark"}:
+        raise BatchInputError(f"unknown engine '{engine}': use duckdb or spark")
+    with _batch_progress() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            label = {"resolve": "Resolving distinct names", "episodes": "Building episodes"}
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(label.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        if engine == "spark":
+            from immunomod.batch import spark
+
+            return getattr(spark, job)(**kwargs, progress=progress)
+        kwargs.pop("master", None), kwargs.pop("parts", None)
+        return getattr(duck, job)(**kwargs, progress=progress)
+
+
 @batch_app.command("classify")
 def batch_classify(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV, TSV or Parquet table."),
     output: Path = typer.Option(..., "--output", "-o", help="Output .csv, .tsv or .parquet."),
-    text_column: str | None = typer.Option(
-        None, "--text-column", help="Column with the drug text (default: drug_source_value)."
-    ),
+    text_column: str | None = _TEXT_OPT,
+    concepts: Path | None = _CONCEPTS_OPT,
+    engine: str = _ENGINE_OPT,
+    master: str | None = _MASTER_OPT,
+    parts: bool = _PARTS_OPT,
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Add the resolver's answer (im_* columns) to every row; distinct strings resolved once."""
-    from immunomod.batch.classify import classify
+    """Add the resolver's answer (im_* columns) to every row; distinct texts resolved once.
 
-    err = _err_console()
-    with err.status("Reading the table…", spinner="dots") as status:
-        stats = classify(
-            input_path, output, text_column,
-            progress=lambda done, total: status.update(f"Resolving {done:,}/{total:,} names…"),
-        )  # fmt: skip
+    OMOP drug_exposure tables are read by convention (drug_source_value or, with --concepts,
+    the concept name; sig, route, dates, days_supply, quantity). Bad rows are kept, with the
+    problem in im_error.
+    """
+    stats = _run_batch(
+        "classify", engine, input_path=input_path, output_path=output,
+        text_column=text_column, concepts=concepts, master=master, parts=parts,
+    )  # fmt: skip
     if as_json:
         _print_json(stats.__dict__)
-    else:
-        typer.echo(
-            f"Wrote {output}: {stats.rows:,} rows, {stats.distinct_texts:,} distinct drug texts, "
-            f"{stats.immunomodulator_rows:,} immunomodulator rows."
-        )
+        return
+    bad = ", ".join(f"{k} {v:,}" for k, v in stats.errors.items())
+    typer.echo(
+        f"Wrote {output}: {stats.rows:,} rows, {stats.distinct_texts:,} distinct drug texts, "
+        f"{stats.immunomodulator_rows:,} immunomodulator rows, {stats.error_rows:,} rows with "
+        f"problems (im_error){': ' + bad if bad else ''}."
+    )
+
+
+@batch_app.command("episodes")
+def batch_episodes(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV, TSV or Parquet table."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output .csv, .tsv or .parquet."),
+    text_column: str | None = _TEXT_OPT,
+    concepts: Path | None = _CONCEPTS_OPT,
+    person_column: str | None = typer.Option(
+        None, "--person-column", help="Column with the person id (default: person_id)."
+    ),
+    grace_days: int = typer.Option(
+        30,
+        "--grace-days",
+        help="Join same-level episodes separated by at most this many "
+        "days without exposure (OHDSI's drug-era default).",
+    ),
+    engine: str = _ENGINE_OPT,
+    master: str | None = _MASTER_OPT,
+    parts: bool = _PARTS_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Per person, episodes of high/low/unknown immunosuppression (IDSA 2013 rules).
+
+    Steroids are added up as prednisone-equivalent day by day (sig steps and tapers followed):
+    >= 20 mg/day turns high on day 14 of an unbroken run. Other drugs take their rule's level.
+    """
+    stats = _run_batch(
+        "episodes", engine, input_path=input_path, output_path=output,
+        text_column=text_column, concepts=concepts, person_column=person_column,
+        grace_days=grace_days, master=master, parts=parts,
+    )  # fmt: skip
+    if as_json:
+        _print_json(stats.__dict__)
+        return
+    levels = ", ".join(f"{k} {v:,}" for k, v in sorted(stats.levels.items()))
+    skipped = ", ".join(f"{k}: {v:,}" for k, v in stats.rows_skipped.items())
+    typer.echo(
+        f"Wrote {output}: {stats.episodes:,} episodes ({levels}) for {stats.persons:,} persons "
+        f"from {stats.rows_used:,} exposure rows."
+        + (f" Not counted: {skipped}." if skipped else "")
+    )
 
 
 def main() -> None:

@@ -65,10 +65,18 @@ SERVICES: list[dict[str, Any]] = [
 SOURCE_LABEL = "immunomod (cited knowledge base)"
 SUMMARY_MAX = 140  # CDS Hooks: summary "SHOULD be less than 140 characters"
 FETCH_TIMEOUT_S = 5.0
+# One patient's active medications, statements and latest weight are tens of resources; more
+# than this is a runaway query or a whole-population bundle, and reading it would only burn
+# CPU. Answered with a "Cannot assess" card, never silently truncated.
+MAX_FHIR_RESOURCES = 5_000
 
 
 class CdsRequestError(UserError):
     """The hook request cannot be used; the message names the field and the fix."""
+
+
+class TooMuchFhirData(CdsRequestError):
+    """More FHIR resources than :data:`MAX_FHIR_RESOURCES` in prefetch, reads and draft orders."""
 
 
 class FhirAuthorization(BaseModel):
@@ -118,7 +126,10 @@ def call(service_id: str, body: dict[str, Any], base_url: str = "") -> dict[str,
     context = body.get("context")
     if not isinstance(context, dict) or not context.get("patientId"):
         raise CdsRequestError("'context.patientId' is required")
-    resources = _resources(body)
+    try:
+        resources = _resources(body)
+    except TooMuchFhirData as exc:
+        return {"cards": [_cannot_assess(exc, base_url)]}
     today = date.today()
     try:
         if hook == "patient-view":
@@ -127,20 +138,44 @@ def call(service_id: str, body: dict[str, Any], base_url: str = "") -> dict[str,
         drafts = _draft_orders(context)
         if not drafts:
             return {"cards": []}
+        _check_count(len(resources) + len(drafts))
         current = request_from_fhir(resources, as_of=today)
         combined = request_from_fhir([*resources, *drafts], as_of=today)
     except UserError as exc:
-        # The EHR's data cannot be read: say so on a card instead of failing the hook, and never
-        # let silence look like "no problems".
-        return {"cards": [_card(
-            "Cannot assess immunosuppression: the medication data could not be read",
-            "warning", f"immunomod could not assess this patient: {exc}. No answer is given, "
-            "so do not read the absence of warnings as safe.", [], base_url,
-        )]}  # fmt: skip
+        return {"cards": [_cannot_assess(exc, base_url)]}
     ordered = {m.drug or m.text for m in combined.request.medications} - {
         m.drug or m.text for m in current.request.medications
     }
     return {"cards": _order_cards(assess(combined.request), ordered, base_url)}
+
+
+def _cannot_assess(exc: UserError, base_url: str) -> dict[str, Any]:
+    # The EHR's data cannot be used: say so on a card instead of failing the hook, and never
+    # let silence look like "no problems".
+    why = ("there is too much FHIR data" if isinstance(exc, TooMuchFhirData)
+           else "the medication data could not be read")  # fmt: skip
+    return _card(
+        f"Cannot assess immunosuppression: {why}",
+        "warning", f"immunomod could not assess this patient: {_md(str(exc))}. No answer is "
+        "given, so do not read the absence of warnings as safe.", [], base_url,
+    )  # fmt: skip
+
+
+def _md(text: str) -> str:
+    """EHR-supplied text (a medication's free text, a resource type) made inert inside a card's
+    Markdown ``detail``: no raw HTML (``<img onerror=…>``), no links or images (``[x](…)``),
+    no new block (a line break starting a heading or list): Markdown shows it as typed."""
+    text = " ".join(text.split())
+    return "".join("\\" + ch if ch in "\\<>[]`" else ch for ch in text)
+
+
+def _check_count(n: int) -> None:
+    if n > MAX_FHIR_RESOURCES:
+        raise TooMuchFhirData(
+            f"the request brings {n:,} FHIR resources and at most {MAX_FHIR_RESOURCES:,} are "
+            "read; prefetch only the patient's active MedicationRequest and "
+            "MedicationStatement resources and the latest body weight"
+        )
 
 
 def _draft_orders(context: dict[str, Any]) -> list[dict[str, Any]]:
@@ -163,11 +198,13 @@ def _resources(body: dict[str, Any]) -> list[dict[str, Any]]:
     for key in PREFETCH:
         if key in prefetch and prefetch[key] is not None:
             out += _unbundle(prefetch[key])
+            _check_count(len(out))
     if missing and body.get("fhirServer"):
         patient = body["context"]["patientId"]
         for key in missing:
             query = PREFETCH[key].replace("{{context.patientId}}", urllib.parse.quote(patient))
             out += _unbundle(_fetch(str(body["fhirServer"]), query, body.get("fhirAuthorization")))
+            _check_count(len(out))
     return out
 
 
@@ -243,7 +280,7 @@ def _summary_cards(a: Assessment, base_url: str) -> list[dict[str, Any]]:
     reasons = a.immunosuppression.reasons
     detail = "\n".join(f"- **{r.drug or 'regimen'}**: {r.text} (rule `{r.rule}`)" for r in reasons)
     if a.missing:
-        detail += "\n\n**Missing information:** " + "; ".join(a.missing)
+        detail += "\n\n**Missing information:** " + "; ".join(_md(m) for m in a.missing)
     indicator = {"high": "warning", "unknown": "warning"}.get(level, "info")
     head = {"high": "High-level immunosuppression", "low": "Low-level immunosuppression",
             "none": "No immunosuppression found in the current medicines",

@@ -63,10 +63,11 @@ def request_from_fhir(
     notes: list[str] = []
     today = as_of or date.today()
     by_ref = {f"{r['resourceType']}/{r['id']}": r for r in resources if r.get("id")}
-    if isinstance(data, dict):  # transaction bundles refer to entries by fullUrl (urn:uuid:…)
-        for entry in data.get("entry") or []:
-            if isinstance(entry, dict) and entry.get("fullUrl") and entry.get("resource"):
-                by_ref[str(entry["fullUrl"])] = entry["resource"]
+    entries = data.get("entry") if isinstance(data, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        # transaction bundles refer to entries by fullUrl (urn:uuid:…)
+        if isinstance(entry, dict) and entry.get("fullUrl") and _is_resource(entry.get("resource")):
+            by_ref[str(entry["fullUrl"])] = entry["resource"]
     patient: dict[str, Any] = {}
     birth: date | None = None
     meds: list[dict[str, Any]] = []
@@ -125,11 +126,17 @@ def _resources(data: Any) -> list[dict[str, Any]]:
         raise FhirInputError(f"{len(items)} resources; the limit is {MAX_ENTRIES} per request")
     out: list[dict[str, Any]] = []
     for i, item in enumerate(items):
-        if not isinstance(item, dict) or "resourceType" not in item:
+        if not _is_resource(item):
             raise FhirInputError(f"entry {i} has no resource with a 'resourceType'")
         out.append(item)
-        out += [c for c in item.get("contained") or [] if isinstance(c, dict)]
+        contained = item.get("contained")
+        out += [c for c in contained if _is_resource(c)] if isinstance(contained, list) else []
     return out
+
+
+def _is_resource(item: Any) -> bool:
+    """A JSON object with a textual 'resourceType' (anything else is not read as a resource)."""
+    return isinstance(item, dict) and isinstance(item.get("resourceType"), str)
 
 
 def _validated(res: dict[str, Any]) -> Any:
@@ -148,6 +155,13 @@ def _validated(res: dict[str, Any]) -> Any:
     except ValidationError as exc:
         label = f"{kind}/{res.get('id', '?')}"
         raise FhirInputError(f"{label} is not valid FHIR R4: {describe(exc, limit=1)}") from None
+    except (TypeError, LookupError):
+        # fhir.resources raises these, not a ValidationError, for a nested resource (a Bundle
+        # entry, a contained one) whose 'resourceType' is missing, not text, or no FHIR type.
+        raise FhirInputError(
+            f"{kind}/{res.get('id', '?')} is not valid FHIR R4: a resource inside it has a "
+            "missing or unknown 'resourceType'; check each entry's and contained resource's"
+        ) from None
 
 
 def _concept_name(concept: Any, what: str, notes: list[str]) -> str | None:
@@ -337,8 +351,12 @@ def _day(value: Any) -> date | None:
 
 
 def _weight(res: dict[str, Any], notes: list[str]) -> tuple[str, float] | None:
-    codings = (res.get("code") or {}).get("coding") or []
-    if not any(c.get("code") == LOINC_BODY_WEIGHT for c in codings):
+    # Read before validating: other observations are skipped, whatever their shape.
+    code = res.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    if not isinstance(codings, list) or not any(
+        isinstance(c, dict) and c.get("code") == LOINC_BODY_WEIGHT for c in codings
+    ):
         return None
     obs = _validated(res)
     q = obs.valueQuantity

@@ -3,7 +3,9 @@
 The database holds each ingredient's effective record as JSON, a name index (plain table and
 FTS5) and the taxonomy, conditions and sources. Its ``content_hash`` is a SHA-256 over the
 canonical JSON of everything stored, so the same sources always give the same hash whatever
-the SQLite version; ``kb stats`` prints it and the store checks it on open.
+the SQLite version; ``kb stats`` prints it. Beside the file the compiler writes
+``kb.sqlite.sha256``, the SHA-256 of the finished file's bytes, which the store checks on open
+(:mod:`.integrity`: cheap enough for every start, unlike re-hashing the content).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from immunomod.knowledge import integrity
 from immunomod.knowledge.loader import DEFAULT_DATA_DIR, Problem, SourceTree
 from immunomod.knowledge.merge import effective
 from immunomod.knowledge.models import (
@@ -273,7 +276,9 @@ def compile_tree(tree: SourceTree, db_path: Path, pack: Any = None) -> dict[str,
         con.commit()
     finally:
         con.close()
+    digest = integrity.file_digest(tmp)  # hashed before the move: the same bytes
     tmp.replace(db_path)  # atomic: a reader never sees a half-written file
+    integrity.write_sidecar(db_path, digest)
     return stats
 
 

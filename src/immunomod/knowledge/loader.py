@@ -6,6 +6,7 @@ Every problem found while reading carries ``file:line`` so the validator can poi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,50 +66,82 @@ class Located:
         return self.lines.get((), 1)
 
 
+class _Unreadable(Exception):
+    """A value the YAML parser accepted but that cannot be built: where, what and the fix."""
+
+    def __init__(self, node: yaml.Node, message: str, hint: str):
+        super().__init__(message)
+        self.line, self.message, self.hint = node.start_mark.line + 1, message, hint
+
+
 def _scalar(node: yaml.Node) -> Any:
     # A fresh SafeLoader per scalar keeps PyYAML's own typing rules (dates, bools, numbers).
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+    try:
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        # "2026-02-30" has a date's shape but is no date; "!!int abc"; an unknown "!tag".
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise _Unreadable(
+            node, f"cannot read the value {str(node.value)[:40]!r} ({reason})",
+            "write a real date (YYYY-MM-DD) or number, or quote the value to keep it as text",
+        ) from None  # fmt: skip
 
 
-def _construct(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
+def _construct(node: yaml.Node, path: Path_, lines: dict[Path_, int], seen: set[int]) -> Any:
     """Build Python data from a composed node tree, recording each path's line."""
+    if id(node) in seen:
+        # An alias (*name) reuses a node: the value would have another place's line, a
+        # self-referencing one never ends, and nested ones grow exponentially ("billion laughs").
+        raise _Unreadable(
+            node, "YAML anchors and aliases (&name, *name) are not used in these files",
+            "write the value out where it is used, so every fact has its own line",
+        )  # fmt: skip
+    seen.add(id(node))
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for k_node, v_node in node.value:
             key = _scalar(k_node)
             key = key if isinstance(key, str | int) else str(key)
-            out[key] = _construct(v_node, (*path, key), lines)
+            out[key] = _construct(v_node, (*path, key), lines, seen)
             lines[(*path, key)] = k_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*path, i), lines) for i, item in enumerate(node.value)]
+        return [_construct(item, (*path, i), lines, seen) for i, item in enumerate(node.value)]
     return _scalar(node)
 
 
 def read_yaml(path: Path, root: Path) -> tuple[Located | None, list[Problem]]:
     rel = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
+    fix = "check indentation and quotes"
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        lines: dict[Path_, int] = {}
+        data = _construct(node, (), lines, set()) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
-        return None, [
-            Problem(
-                rel, line, "yaml", f"not valid YAML: {exc.problem}", "check indentation and quotes"
-            )
-        ]
+        return None, [Problem(rel, line, "yaml", f"not valid YAML: {exc.problem}", fix)]
+    except yaml.YAMLError as exc:  # e.g. a control character (ReaderError carries no mark)
+        return None, [Problem(rel, 1, "yaml", f"not valid YAML: {str(exc).splitlines()[0]}", fix)]
+    except _Unreadable as exc:
+        return None, [Problem(rel, exc.line, "yaml", exc.message, exc.hint)]
+    except RecursionError:
+        return None, [Problem(rel, 1, "yaml", "nested too deeply to read", "flatten the lists")]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(rel, 1, "read", f"cannot read file: {exc}", "save it as UTF-8 text")]
-    lines: dict[Path_, int] = {}
-    data = _construct(node, (), lines) if node is not None else None
     return Located(rel, data, lines), []
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _schema_problems(doc: Located, exc: ValidationError, prefix: Path_ = ()) -> list[Problem]:
     out = []
     for err in exc.errors():
         loc: Path_ = (*prefix, *(x for x in err["loc"] if isinstance(x, str | int)))
-        where = ".".join(str(x) for x in loc) or "(top)"
+        # A key may hold a newline or other control character: shown escaped, so one problem
+        # stays one line of `kb validate` output.
+        where = _CONTROL.sub(lambda m: repr(m.group())[1:-1], ".".join(map(str, loc))) or "(top)"
         if err["type"] == "missing":
             code, msg = "missing-field", f"required field '{where}' is missing"
             hint = f"add '{loc[-1]}:' here (see docs/knowledge-format.md for what it holds)"

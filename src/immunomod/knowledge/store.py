@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from immunomod.errors import KnowledgeBaseError, UnknownConditionError, UnknownDrugError
+from immunomod.knowledge import integrity
 from immunomod.knowledge.models import (
     ATC_LEVEL5,
     Condition,
@@ -27,6 +29,8 @@ from immunomod.knowledge.models import (
 from immunomod.knowledge.normalise import name_key
 
 DEFAULT_DB = Path(__file__).parent / "kb.sqlite"
+#: Read another compiled knowledge base instead of the package's own (``kb build --output``).
+ENV_DB = "IMMUNOMOD_KB"
 #: Bump when the table layout changes; the store refuses a file of another version.
 SCHEMA_VERSION = 6
 _ATC_ANY = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")
@@ -61,12 +65,21 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | None = None) -> Store:
-        path = path or DEFAULT_DB
-        if not path.exists():
+        """Open ``path`` (default: ``$IMMUNOMOD_KB``, else the package's own file) read-only.
+
+        Refuses, with a message naming the file and the fix, a file that is missing, whose bytes
+        do not match the checksum written when it was built (corrupt, truncated or edited:
+        :class:`~immunomod.errors.KnowledgeBaseIntegrityError`), that is not SQLite, or whose
+        layout is of another version.
+        """
+        path = path or Path(os.environ.get(ENV_DB) or DEFAULT_DB)
+        if not path.is_file():
             raise KnowledgeBaseError(
                 f"Knowledge base not found at {path}. Build it with `immunomod kb build` "
                 "(or reinstall the package)."
             )
+        # Before SQLite reads a page: a damaged file can fail on any later query, mid-request.
+        integrity.verify(path)
         try:
             # immutable=1: the file is shipped read-only; no locking, safe across threads.
             con = sqlite3.connect(

@@ -130,6 +130,25 @@ class Resolver:
             suggestions = self._suggest(text)
         return Resolution(input=text, matches=matches, suggestions=suggestions)
 
+    def resolve_with(self, name: str, extra: str, named: Resolution | None = None) -> Resolution:
+        """Resolve ``name + " " + extra`` when ``extra`` is dosing text (a sig, a route) that
+        names no other drug: the drugs come from ``name`` alone (``named``, if the caller
+        already resolved it, e.g. once for a million rows), context and sig from the whole.
+
+        This is how batch jobs join a product column to a sig column without resolving every
+        (product, sig) pair from scratch.
+        """
+        named = named if named is not None else self.resolve(name)
+        if not extra.strip() or named.error or not named.matches:
+            return named
+        text = f"{name} {extra}"
+        problem = _input_problem(text)
+        if problem:
+            return Resolution(input=text, error=problem)
+        matches = [m.model_copy() for m in named.matches]
+        self._add_context_and_sig(text, matches)
+        return Resolution(input=text, matches=matches, suggestions=named.suggestions)
+
     # --- scanning ---------------------------------------------------------------------
 
     def _scan(self, text: str) -> list[Match]:

@@ -15,8 +15,9 @@ never guessed.
 
 from __future__ import annotations
 
+import math
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from immunomod.names.lexicon import LEXICON
@@ -95,33 +96,40 @@ _FREQ_PHRASES = sorted(LEXICON.frequency, key=len, reverse=True)
 _FREQ_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(p) for p in _FREQ_PHRASES) + r")(?![\w])")
 
 
+def _number(text: str) -> float | None:
+    """A written number ("2", "0,5"); None when it is too long to be one (400 digits -> inf)."""
+    value = float(text.replace(",", "."))
+    return value if math.isfinite(value) else None
+
+
 def _frequency(text: str) -> tuple[str, float, str] | None:
     """(label, times, per 'day'|'week'|'month') of the first frequency in ``text``."""
     low = text.lower()
-    found: list[tuple[int, str, float, str]] = []
+    # times is None for a frequency whose number cannot be used: "every 0 days" and "q0h" are
+    # no interval (and would divide by zero), "10000…0 times a day" is no count. Such a phrase
+    # still wins its place, so a later "a day" is not read in its stead: no frequency, no guess.
+    found: list[tuple[int, str, float | None, str]] = []
     if m1 := _FREQ_RE.search(low):
         times, per = LEXICON.frequency[m1.group(1)]
         found.append((m1.start(), m1.group(1), times, per))
-    if m2 := _EVERY.search(low):
-        n, unit = float(m2.group(1)), m2.group(2)[0].lower()
-        label = f"every {m2.group(1)} {m2.group(2)}"
-        found.append((m2.start(), label, *_per(n, unit)))
-    if m3 := _QN.search(low):
-        n, unit = float(m3.group(1)), m3.group(2)[0].lower()
-        found.append((m3.start(), m3.group(0), *_per(n, unit)))
+    for m in (_EVERY.search(low), _QN.search(low)):
+        if m is not None:
+            label = f"every {m.group(1)} {m.group(2)}" if m.re is _EVERY else m.group(0)
+            n = _number(m.group(1))
+            found.append((m.start(), label, *(_per(n, m.group(2)[0]) if n else (None, "day"))))
     if m5 := _PER_UNIT.search(low):  # "0.5 mg/kg/day", "20 mg/d"
         per = "week" if m5.group(1).startswith("w") else "day"
         found.append((m5.start(), f"per {per}", 1.0, per))
     if m4 := _TIMES.search(low):
-        n = float(_WORDNUM.get(m4.group(1).lower(), 0) or m4.group(1))
+        count = _WORDNUM.get(m4.group(1).lower()) or _number(m4.group(1))
         per = "week" if m4.group(2).lower().startswith("w") else "day"
-        found.append((m4.start(), m4.group(0), n, per))
+        found.append((m4.start(), m4.group(0), None if count is None else float(count), per))
     if not found:
         return None
     # earliest in the text wins; at the same place the longest phrase wins
     found.sort(key=lambda f: (f[0], -len(f[1])))
-    _, label, times, per = found[0]
-    return label, times, per
+    _, label, first_times, first_per = found[0]
+    return (label, first_times, first_per) if first_times is not None else None
 
 
 def _per(n: float, unit: str) -> tuple[float, str]:
@@ -135,10 +143,12 @@ def _duration(text: str) -> tuple[str, float] | None:
     if not m:
         return None
     if m.group(3):  # UK "5/7" (days), "6/52" (weeks), "3/12" (months)
-        n, per = float(m.group(3)), m.group(4)
-        days = n * {"7": 1, "52": 7, "12": 30.4375}[per]
-        return m.group(0), days
-    n, unit = float(m.group(1)), m.group(2)[0].lower()
+        n, per = _number(m.group(3)), m.group(4)
+        days = n * {"7": 1, "52": 7, "12": 30.4375}[per] if n is not None else None
+        return (m.group(0), days) if days is not None else None
+    n, unit = _number(m.group(1)), m.group(2)[0].lower()
+    if n is None:
+        return None
     return m.group(0).strip(), n * {"d": 1, "w": 7, "m": 30.4375}[unit]
 
 
@@ -151,11 +161,17 @@ def _amounts(
     if "/" in unit:  # mg/kg, mg/m2: keep the unit, scale by frequency only
         per_day = dose * times / {"day": 1, "week": 7, "month": 30.4375}[per]
         return round(per_day, 6), round(per_day * 7, 6)
+    to_day, to_week = _per_period(unit, per)
+    return round(dose * times * to_day, 6), round(dose * times * to_week, 6)
+
+
+@lru_cache(maxsize=512)
+def _per_period(unit: str, per: str) -> tuple[float, float]:
+    """Factors from 'unit per `per`' to unit/day and unit/week (pint is slow per call, and a
+    batch job asks for the same few pairs millions of times)."""
     u = _ureg()
-    q = u.Quantity(dose * times, unit) / u.Quantity(1, per)
-    return round(float(q.to(f"{unit}/day").magnitude), 6), round(
-        float(q.to(f"{unit}/week").magnitude), 6
-    )
+    q = u.Quantity(1, unit) / u.Quantity(1, per)
+    return float(q.to(f"{unit}/day").magnitude), float(q.to(f"{unit}/week").magnitude)
 
 
 _FORM_AFTER = re.compile(r"^\s*(?:oral\s+|film[- ]coated\s+|dispersible\s+)?(?:tab|cap)", re.I)
@@ -173,25 +189,29 @@ def _dose(text: str) -> tuple[float | None, str | None]:
     if m:
         if m.group(2):  # a range ("5-10 mg"): the dose is not one number
             return None, _unit_name(m.group(3))
-        amount, unit = float(m.group(1).replace(",", ".")), _unit_name(m.group(3))
+        amount, unit = _number(m.group(1)), _unit_name(m.group(3))
+        if amount is None:  # a number too long to be a dose is not read as one
+            return None, unit
         # "20 mg tablets, take 2 (tablets) daily": the amount is a strength, the count multiplies
         # it, unless the text also states the amount itself ("6 tablets (15 mg)").
         rest = text[m.end() :]
         if form := _FORM_AFTER.match(rest):
             later = _DOSE.search(rest, form.end())
             if later and not later.group(2):
-                return float(later.group(1).replace(",", ".")), _unit_name(later.group(3))
+                return _number(later.group(1)), _unit_name(later.group(3))
             count = _TABS.search(rest) or _TAKE_N.search(rest) or _X_N.search(rest, form.end())
             if count:
                 raw = count.group(1).lower()
-                n = _COUNT_WORDS.get(raw) or float(raw.replace(",", "."))
+                n = _COUNT_WORDS.get(raw) or _number(raw)
+                if n is None:
+                    return None, unit
                 if re.match(r"\s+and\s+a\s+half\b", rest[count.end() :], re.I):
                     n += 0.5  # "take one and a half tablets"
                 return round(amount * n, 6), unit
         return amount, unit
     t = _TABS.search(text)
     if t:
-        return float(t.group(1).replace(",", ".")), t.group(2).lower().rstrip("s") + "(s)"
+        return _number(t.group(1)), t.group(2).lower().rstrip("s") + "(s)"
     return None, None
 
 

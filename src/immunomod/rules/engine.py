@@ -275,12 +275,21 @@ def pred_eq_per_day(med: Med) -> float | None:
     return round(mg * factor, 3)
 
 
+def level_rule(med: Med) -> LevelRule | None:
+    """The level rule that decides ``med`` (the first whose selector matches), if any."""
+    return next((rule for rule in pack().levels if _matches(rule.select, med)), None)
+
+
+def steroid_factor(ingredient: str) -> float | None:
+    """Prednisone-equivalent mg per mg of a systemic glucocorticoid (None: not a steroid)."""
+    return _factor(ingredient)[0]
+
+
 def _level(
     med: Med, req: AssessRequest, missing: list[str], steroid_total: float | None = None
 ) -> LevelOut:
-    for rule in pack().levels:
-        if not _matches(rule.select, med):
-            continue
+    rule = level_rule(med)
+    if rule is not None:
         reason = Reason(
             rule=rule.id,
             text=rule.text,

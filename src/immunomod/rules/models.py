@@ -8,9 +8,9 @@ rules that produced it (``immunomod explain RULE_ID``).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from immunomod.knowledge.models import Confidence, Quantity, SourceRef
 
@@ -142,10 +142,23 @@ class RulePack(_Model):
 # --- input -----------------------------------------------------------------------------------
 
 
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a number as a Unix timestamp: "as_of": 20261125 would be 1970-08-23.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("give the date as text, YYYY-MM-DD (a number is not a date)")
+    return value
+
+
+#: A date in the input: ISO text (or a date), never a number.
+InDate = Annotated[date, BeforeValidator(_not_a_number)]
+
+
 class Patient(_Model):
-    age_years: float | None = Field(default=None, ge=0, le=130)
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    pregnant: bool | None = None
+    # strict: a JSON number or true/false, as the OpenAPI document says; not text that looks
+    # like one, nor 0/1 read as false/true.
+    age_years: float | None = Field(default=None, ge=0, le=130, strict=True)
+    weight_kg: float | None = Field(default=None, gt=0, le=400, strict=True)
+    pregnant: bool | None = Field(default=None, strict=True)
 
 
 class MedicationIn(_Model):
@@ -153,13 +166,14 @@ class MedicationIn(_Model):
 
     text: str | None = Field(default=None, max_length=10_000)
     drug: str | None = Field(default=None, max_length=200)
-    dose: float | None = Field(default=None, ge=0)
+    # JSON has no Infinity or NaN, but Python's parser accepts both: refuse them by name.
+    dose: float | None = Field(default=None, ge=0, allow_inf_nan=False, strict=True)
     unit: str | None = None
     frequency: str | None = None
     route: str | None = None
-    start: date | None = None
-    end: date | None = None
-    last_dose: date | None = None
+    start: InDate | None = None
+    end: InDate | None = None
+    last_dose: InDate | None = None
 
     @model_validator(mode="after")
     def _named(self) -> MedicationIn:
@@ -172,17 +186,21 @@ class MedicationIn(_Model):
 
 class InUteroExposure(_Model):
     drug: str
-    last_maternal_dose: date | None = None
-    trimester: int | None = Field(default=None, ge=1, le=3)
+    last_maternal_dose: InDate | None = None
+    trimester: int | None = Field(default=None, ge=1, le=3, strict=True)
 
 
 class AssessRequest(_Model):
-    as_of: date
+    as_of: InDate
     patient: Patient = Field(default_factory=Patient)
+    # Caps far above any real regimen, so a runaway client gets a 422 naming the field instead
+    # of tying up a worker (README "Limits").
     medications: list[MedicationIn] = Field(default_factory=list, max_length=200)
-    planned_vaccines: list[str] = Field(default_factory=list, max_length=50)
-    in_utero_exposure: list[InUteroExposure] = Field(default_factory=list)
-    birth_date: date | None = None
+    planned_vaccines: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
+    in_utero_exposure: list[InUteroExposure] = Field(default_factory=list, max_length=20)
+    birth_date: InDate | None = None
     jurisdiction: Jurisdiction = "US"
 
 

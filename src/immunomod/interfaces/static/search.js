@@ -7,7 +7,7 @@
     var text = box.value.trim();
     if (text.length < 3) { list.replaceChildren(); return; }
     timer = setTimeout(function () {
-      fetch("/v1/drugs?q=" + encodeURIComponent(text))
+      fetch("/suggest?q=" + encodeURIComponent(text))
         .then(function (r) { return r.ok ? r.json() : { drugs: [] }; })
         .then(function (data) {
           list.replaceChildren.apply(list, data.drugs.slice(0, 8).map(function (d) {
