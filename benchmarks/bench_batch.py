@@ -11,7 +11,7 @@ its own process so peak memory (max RSS) is that job's alone:
 * ``floor``: one DuckDB join of the same table against a lookup table precomputed for every
   distinct text (the least any approach can do: read, join, write), goal: duckdb <= 1.5x it;
 * ``pandas``: a plain pandas row-by-row ``apply`` of the same resolver (uncached), on the
-  first ``--pandas-rows`` rows (default 1 M; the per-row cost is flat, so rows/s carries),
+  first ``--pandas-rows`` rows (default 200,000; the per-row cost is flat, so rows/s carries),
   goal: duckdb >= 20x its rows/s;
 * ``spark``: the Spark engine (local[*]) on the same table, and at ``--compare-rows`` (1 M)
   both engines' classify *and* episodes outputs compared row for row;
@@ -38,21 +38,34 @@ RESULTS = HERE / "results" / "batch.json"
 sys.path.insert(0, str(HERE))
 
 
+# Appended to every job: its own peak RSS. (getrusage's ru_maxrss is no good here: Linux
+# carries it over from the parent across fork and exec, and the parent holds the generator.)
+_PEAK = """
+import atexit, json as _json
+def _peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            print(_json.dumps({"max_rss_mb": round(int(line.split()[1]) / 1024, 1)}))
+atexit.register(_peak)
+"""
+
+
 def job(code: str) -> dict[str, Any]:
-    """Run ``code`` in a fresh Python; it prints one JSON object. Adds seconds and max RSS."""
+    """Run ``code`` in a fresh Python; it prints one JSON object. Adds seconds and the
+    process's peak RSS (VmHWM; Spark's JVM and the resolver's worker processes not included)."""
     with tempfile.TemporaryFile("w+") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=out)
-        _, status, usage = os.wait4(proc.pid, 0)
+        program = _PEAK + textwrap.dedent(code)
+        proc = subprocess.run([sys.executable, "-c", program], stdout=out, check=False)
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode:
             raise SystemExit(f"benchmark job failed ({proc.returncode}):\n{code}")
         out.seek(0)
-        lines = out.read().strip().splitlines()
-        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+        result: dict[str, Any] = {}
+        for line in out.read().strip().splitlines():
+            if line.startswith("{"):
+                result.update(json.loads(line))
     result.setdefault("seconds", round(seconds, 2))
-    result["max_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
     return result
 
 
@@ -77,10 +90,12 @@ def floor(src: Path, out: Path, concepts: Path, tmp: Path) -> dict[str, Any]:
         from immunomod.batch.query import DUCKDB, key_sql
         from pathlib import Path
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         cols = prepare(con, Path({str(src)!r}), {str(concepts)!r}, None)
         con.execute("COPY lookup TO '{lookup}' (FORMAT parquet)")
         frm, name, extra, _ = key_sql(cols, DUCKDB)
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
         con.execute("CREATE VIEW src AS SELECT * FROM read_parquet({str(src)!r})")
         con.execute("CREATE TABLE concept AS SELECT CAST(concept_id AS VARCHAR) AS im_cid, "
                     "min(concept_name) AS im_cname FROM read_csv({str(concepts)!r}) GROUP BY 1")
@@ -169,13 +184,18 @@ def identical(a: Path, b: Path) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
-    ap.add_argument("--pandas-rows", type=int, default=1_000_000)
+    ap.add_argument("--pandas-rows", type=int, default=200_000)
     ap.add_argument("--compare-rows", type=int, default=1_000_000)
     ap.add_argument("--no-spark", action="store_true")
+    ap.add_argument("--no-pandas", action="store_true")
+    ap.add_argument("--no-episodes", action="store_true")
+    ap.add_argument("--merge", action="store_true", help="keep other sizes already in the results")
     args = ap.parse_args()
     from gen_exposures import generate
 
     results: dict[str, Any] = {"sizes": {}}
+    if args.merge and RESULTS.exists():
+        results["sizes"] = json.loads(RESULTS.read_text()).get("sizes", {})
     with tempfile.TemporaryDirectory(dir=os.environ.get("IMMUNOMOD_BENCH_TMP")) as t:
         tmp = Path(t)
         for rows in args.rows:
@@ -187,8 +207,9 @@ def main() -> None:
             print(f"{rows:,} rows generated in {r['generate_s']} s", flush=True)
             r["duckdb"] = classify_duckdb(src, tmp / "duck.parquet", concepts)
             r["floor"] = floor(src, tmp / "floor.parquet", concepts, tmp)
-            r["episodes"] = episodes_duckdb(src, tmp / "episodes_duck.parquet", concepts)
-            if rows == args.rows[0]:
+            if not args.no_episodes:
+                r["episodes"] = episodes_duckdb(src, tmp / "episodes_duck.parquet", concepts)
+            if rows == args.rows[0] and not args.no_pandas:
                 r["pandas"] = pandas_apply(src, min(rows, args.pandas_rows), concepts)
             if not args.no_spark:
                 r["spark"] = spark_job("classify", src, tmp / "spark.parquet", concepts)

@@ -79,10 +79,9 @@ def classify(
     optional OMOP ``concept`` table: rows whose ``drug_concept_id`` it names are resolved from
     the concept's name. ``progress`` is called with (stage, done, total).
     """
-    import duckdb
 
     out = _output(output_path)
-    con = duckdb.connect()
+    con = connect()
     cols = prepare(con, Path(input_path), concepts, text_column, progress)
     _copy(con, output_sql(cols, DUCKDB), out)
     return classify_stats(out, distinct=con.execute("SELECT count(*) FROM lookup").fetchone())
@@ -99,12 +98,11 @@ def episodes(
 ) -> EpisodeStats:
     """Write per-person episodes of high/low/unknown immunosuppression (see
     :mod:`immunomod.batch.episodes` for the rules) from an exposure table."""
-    import duckdb
 
     if grace_days < 0:
         raise BatchInputError("--grace-days must be 0 or more")
     out = _output(output_path)
-    con = duckdb.connect()
+    con = connect()
     cols = prepare(con, Path(input_path), concepts, text_column, progress)
     if cols.person is None or cols.start is None:
         raise BatchInputError(
@@ -112,7 +110,7 @@ def episodes(
             f"(drug_exposure_start_date); the input has: {', '.join(cols.all)}"
         )
     skipped = dict(con.execute(skipped_sql(cols, DUCKDB)).fetchall())
-    total = int(con.execute(f"SELECT count(*) FROM ({usable_sql(cols, DUCKDB)})").fetchone()[0])  # type: ignore[index]
+    total = int(con.execute(f"SELECT count(*) FROM ({usable_sql(cols, DUCKDB)})").fetchone()[0])
     cursor = con.execute(usable_sql(cols, DUCKDB) + " ORDER BY 1, 8, 9, 2")
 
     def batches() -> Iterator[Sequence[Any]]:
@@ -132,6 +130,16 @@ def episodes(
 
 
 # --- shared steps (the Spark engine uses the same SQL and the same Python) ---------------------
+
+
+def connect() -> Any:
+    """A DuckDB connection that never draws its own progress bar: on a terminal it would
+    write to stdout, where `--json` answers and piped output go (ours goes to stderr)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def usable_sql(cols: Columns, d: Any) -> str:
@@ -308,14 +316,13 @@ def _resolved(keys: list[tuple[str, str]]) -> Iterator[tuple[Any, ...]]:
 
 def classify_stats(out: Path, distinct: Any = None) -> ClassifyStats:
     """Counts read back from a written output (so they describe exactly what was written)."""
-    import duckdb
 
     kinds = ", ".join(
         f"count(*) FILTER (WHERE regexp_matches(im_error, {_literal('(^|; )' + pattern)}))"
         for pattern in ERROR_KINDS.values()
     )
     row = (
-        duckdb.connect()
+        connect()
         .execute(
             f"SELECT count(*), count(*) FILTER (WHERE im_immunomodulator), "
             f"count(*) FILTER (WHERE im_error IS NOT NULL), {kinds} FROM {_reader(out)}"

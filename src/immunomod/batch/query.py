@@ -186,12 +186,21 @@ def distinct_keys_sql(cols: Columns, d: Dialect) -> str:
 def classified_sql(cols: Columns, d: Dialect) -> str:
     """Every input row with the lookup's fields and the row-level fields (dates, dose, errors)."""
     frm, name, extra, source = key_sql(cols, d)
+    # Each value column's text, trimmed (NULL when empty), computed once here: the checks,
+    # casts and error messages below all read it.
+    roles = {c: f"im__raw{i}" for i, c in enumerate(
+        [c for c in (cols.start, cols.end, cols.days_supply, cols.quantity) if c]
+    )}  # fmt: skip
+    raws = "".join(
+        f", nullif(trim(CAST(s.{d.q(c)} AS STRING)), '') AS {alias}" for c, alias in roles.items()
+    )
     base = (
-        f"SELECT s.*, {name} AS im_key, {extra} AS im_extra, {source} AS im_text_source FROM {frm}"
+        f"SELECT s.*, {name} AS im_key, {extra} AS im_extra, {source} AS im_text_source{raws} "
+        f"FROM {frm}"
     )
 
     def raw(col: str | None) -> str:
-        return f"nullif(trim(CAST(b.{d.q(col)} AS STRING)), '')" if col else "CAST(NULL AS STRING)"
+        return f"b.{roles[col]}" if col else "CAST(NULL AS STRING)"
 
     def date_of(col: str | None) -> str:
         r = raw(col)
