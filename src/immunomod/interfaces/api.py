@@ -7,7 +7,9 @@ reads carry an ``ETag`` (the knowledge base's content hash) and ``Cache-Control`
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -215,17 +217,35 @@ def _settle_heap() -> None:
     gc.freeze()
 
 
+def _timeout_from_env() -> float:
+    from immunomod.interfaces.security import DEFAULT_REQUEST_TIMEOUT_S
+
+    raw = os.environ.get("IMMUNOMOD_REQUEST_TIMEOUT_S", "").strip()
+    if not raw:
+        return DEFAULT_REQUEST_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 86_400:
+        raise UserError(f"IMMUNOMOD_REQUEST_TIMEOUT_S='{raw}': give seconds, e.g. 30")
+    return value
+
+
 def create_app(
     cds_auth: Any = None,
     api_keys: Iterable[str] | None = None,
     max_body_bytes: int | None = None,
     cds_max_body_bytes: int | None = None,
+    request_timeout_s: float | None = None,
 ) -> FastAPI:
     """The web app. ``cds_auth``: an :class:`~immunomod.interop.cds_auth.AuthSettings` for the
     CDS Hooks endpoints (default: from the environment, JWT checks required). ``api_keys``:
     keys every ``/v1`` request must carry (default: ``IMMUNOMOD_API_KEYS`` /
     ``IMMUNOMOD_API_KEYS_FILE``; no key means an open API). ``max_body_bytes`` and
     ``cds_max_body_bytes``: request-body caps (default: the environment, else 1 MiB and 8 MiB).
+    ``request_timeout_s``: time budget per request, answered 503 when spent (default:
+    ``IMMUNOMOD_REQUEST_TIMEOUT_S``, else 30 s).
     See :mod:`immunomod.interfaces.security`."""
     from immunomod.interfaces import logs
     from immunomod.interop.cds_auth import AuthSettings, CdsAuthError, verify
@@ -233,6 +253,8 @@ def create_app(
     logs.install()  # the server's logs get no query strings and no exception messages
     auth: AuthSettings = cds_auth if cds_auth is not None else AuthSettings.from_env()
     security = SecuritySettings.from_env(api_keys, max_body_bytes, cds_max_body_bytes)
+    timeout = request_timeout_s if request_timeout_s is not None else _timeout_from_env()
+    security = dataclasses.replace(security, request_timeout_s=timeout)
     app = FastAPI(
         title="immunomod",
         version=__version__,

@@ -29,6 +29,7 @@ Keys are kept only as SHA-256 digests and are never logged or echoed in an error
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -55,6 +56,9 @@ DEFAULT_MAX_BODY_BYTES = 1 * MIB
 # 5,000-entry cap in cds_hooks.py needs ~5 MB. Every other call fits in far less than 1 MiB
 # (1000 texts for /v1/resolve, 200 medications for /v1/assess).
 DEFAULT_MAX_CDS_BODY_BYTES = 8 * MIB
+#: Seconds a request may take before it is answered 503; the slowest legitimate calls (1,000
+#: texts to /v1/resolve, a leaflet PDF) take a few seconds on 2 cores.
+DEFAULT_REQUEST_TIMEOUT_S = 30.0
 MIN_KEY_LENGTH = 16  # shorter keys are guessable; refuse them at start-up rather than run weak
 
 # The site's own policy: everything from this origin only, no inline script or style, nothing
@@ -93,6 +97,7 @@ class SecuritySettings:
     api_key_digests: tuple[bytes, ...] = field(default=(), repr=False)
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     cds_max_body_bytes: int = DEFAULT_MAX_CDS_BODY_BYTES
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S
 
     @classmethod
     def build(
@@ -223,7 +228,20 @@ class SecurityMiddleware:
             return message
 
         try:
-            await self.app(scope, capped_receive, exchange.send)
+            await asyncio.wait_for(
+                self.app(scope, capped_receive, exchange.send), self.settings.request_timeout_s
+            )
+        except TimeoutError:
+            # The client gets an answer now. Work already running in a worker thread cannot
+            # be interrupted in Python; it finishes in the background and its answer is dropped.
+            if not exchange.started:
+                await exchange.problem(
+                    503, "Request took too long",
+                    f"The request took more than {self.settings.request_timeout_s:g} s and was "
+                    "stopped. Send fewer or shorter texts (split a batch into smaller ones) and "
+                    "try again.",
+                )  # fmt: skip
+            exchange.rejected = True
         except Exception:
             if not exchange.started:
                 # Starlette's error page is sent outside this middleware and would miss the

@@ -1,0 +1,39 @@
+"""A request that outlives its time budget is answered 503 problem+json naming the fix, with
+the security headers; quick requests are untouched. (Limit: IMMUNOMOD_REQUEST_TIMEOUT_S.)"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from immunomod.errors import UserError
+from immunomod.interfaces.api import create_app
+from immunomod.interop.cds_auth import AuthSettings
+
+NOTE = "prednisolone 40 mg daily reduce by 5 mg each week, methotrexate 20 mg weekly; " * 6
+
+
+def test_a_slow_request_gets_503_with_the_fix() -> None:
+    client = TestClient(create_app(cds_auth=AuthSettings(required=False), request_timeout_s=0.05))
+    slow = client.post("/v1/resolve", json={"texts": [f"{NOTE} {i}" for i in range(400)]})
+    assert slow.status_code == 503
+    assert slow.headers["content-type"] == "application/problem+json"
+    assert "split a batch" in slow.json()["detail"] and "0.05 s" in slow.json()["detail"]
+    assert "content-security-policy" in slow.headers
+    quick = client.get("/v1/resolve", params={"text": "Humira"})
+    assert quick.status_code == 200
+
+
+def test_the_default_budget_lets_a_full_batch_through() -> None:
+    client = TestClient(create_app(cds_auth=AuthSettings(required=False)))
+    answer = client.post("/v1/resolve", json={"texts": [f"{NOTE} {i}" for i in range(50)]})
+    assert answer.status_code == 200 and len(answer.json()["results"]) == 50
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3"])
+def test_a_bad_budget_in_the_environment_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("IMMUNOMOD_REQUEST_TIMEOUT_S", value)
+    with pytest.raises(UserError, match="IMMUNOMOD_REQUEST_TIMEOUT_S"):
+        create_app(cds_auth=AuthSettings(required=False))
