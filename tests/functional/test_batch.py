@@ -76,3 +76,24 @@ def test_result_column_clash_is_refused(tmp_path: Path) -> None:
     path.write_text("drug_source_value,im_ingredient\nHumira,x\n")
     with pytest.raises(BatchInputError, match="rename those columns"):
         classify(path, tmp_path / "o.csv")
+
+
+def test_episodes_take_the_person_column_named_by_flag(tmp_path: Path) -> None:
+    from immunomod.batch.classify import episodes
+
+    path = tmp_path / "rx.csv"
+    path.write_text(
+        "subject,drug_source_value,drug_exposure_start_date,days_supply\n"
+        "a7,Humira 40mg pen,2024-01-01,28\n"
+    )
+    with pytest.raises(BatchInputError, match="need a person column"):
+        episodes(path, tmp_path / "e.csv")
+    stats = episodes(path, tmp_path / "e.csv", person_column="subject")
+    assert (stats.persons, stats.levels) == (1, {"high": 1})
+    with (tmp_path / "e.csv").open() as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert (row["person_id"], row["start_date"], row["end_date"]) == (
+        "a7",
+        "2024-01-01",
+        "2024-01-28",
+    )

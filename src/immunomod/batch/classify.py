@@ -98,17 +98,11 @@ def episodes(
 ) -> EpisodeStats:
     """Write per-person episodes of high/low/unknown immunosuppression (see
     :mod:`immunomod.batch.episodes` for the rules) from an exposure table."""
-
-    if grace_days < 0:
-        raise BatchInputError("--grace-days must be 0 or more")
+    check_grace(grace_days)
     out = _output(output_path)
     con = connect()
-    cols = prepare(con, Path(input_path), concepts, text_column, progress)
-    if cols.person is None or cols.start is None:
-        raise BatchInputError(
-            "episodes need a person column (person_id) and a start date column "
-            f"(drug_exposure_start_date); the input has: {', '.join(cols.all)}"
-        )
+    cols = prepare(con, Path(input_path), concepts, text_column, progress, person_column)
+    check_episode_columns(cols)
     skipped = dict(con.execute(skipped_sql(cols, DUCKDB)).fetchall())
     total = int(con.execute(f"SELECT count(*) FROM ({usable_sql(cols, DUCKDB)})").fetchone()[0])
     cursor = con.execute(usable_sql(cols, DUCKDB) + " ORDER BY 1, 8, 9, 2")
@@ -140,6 +134,33 @@ def connect() -> Any:
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+def check_grace(grace_days: int) -> None:
+    if grace_days < 0:
+        raise BatchInputError("--grace-days must be 0 or more")
+
+
+def check_episode_columns(cols: Columns) -> None:
+    if cols.person is None or cols.start is None:
+        raise BatchInputError(
+            "episodes need a person column (person_id) and a start date column "
+            f"(drug_exposure_start_date); the input has: {', '.join(cols.all)}"
+        )
+
+
+def concept_path(concepts: str | Path | None, cols: Columns) -> Path | None:
+    """The concept table's path, checked against the input (None: no concept table)."""
+    if concepts is None:
+        return None
+    cpath = Path(concepts)
+    if not cpath.exists():
+        raise BatchInputError(f"concept table not found: {cpath}")
+    if cols.concept is None:
+        raise BatchInputError(
+            "a concept table was given but the input has no drug_concept_id column"
+        )
+    return cpath
 
 
 def usable_sql(cols: Columns, d: Any) -> str:
@@ -226,6 +247,7 @@ def prepare(
     concepts: str | Path | None,
     text_column: str | None,
     progress: Progress | None = None,
+    person_column: str | None = None,
 ) -> Columns:
     """Create the views ``src``, ``concept``, ``lookup`` and ``classified`` in ``con``."""
     import duckdb
@@ -238,15 +260,9 @@ def prepare(
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise BatchInputError(f"cannot read {src.name} as a table: {first}") from None
-    cols = Columns.detect(columns, text_column)
-    if concepts is not None:
-        cpath = Path(concepts)
-        if not cpath.exists():
-            raise BatchInputError(f"concept table not found: {cpath}")
-        if cols.concept is None:
-            raise BatchInputError(
-                "a concept table was given but the input has no drug_concept_id column"
-            )
+    cols = Columns.detect(columns, text_column, person_column)
+    cpath = concept_path(concepts, cols)
+    if cpath is not None:
         try:
             con.execute(f"CREATE VIEW concept_src AS SELECT * FROM {_reader(cpath)}")
             con.execute(f"CREATE TABLE concept AS {concept_view_sql()}")

@@ -20,7 +20,7 @@ from immunomod import kb
 from immunomod.names import default_resolver, resolve
 from immunomod.names.models import Match, Resolution, Sig, SigStep
 from immunomod.names.sig import _frequency
-from immunomod.rules.engine import DAYS, Med, level_rule, steroid_factor
+from immunomod.rules.engine import DAYS, Med, dosing_interval_days, level_rule, steroid_factor
 
 #: The lookup table's columns (after the key ``im_key``) with their SQL types. Names that start
 #: with ``im__`` are internal: used by the row-level SQL and by episodes, not written out.
@@ -170,15 +170,10 @@ def _interval_days(sig: Sig | None, m: Match) -> float | None:
         freq = _frequency(sig.frequency)
         if freq is not None and freq[1]:
             return round(DAYS[freq[2]] / freq[1], 3)
-    rec = kb.get(m.ingredient) if m.ingredient and m.immunomodulator else None
-    if rec is None:
+    if not (m.ingredient and m.immunomodulator):
         return None
-    days = [
-        d.interval.value * DAYS[d.interval.unit]
-        for d in rec.ingredient.dosing
-        if d.interval is not None and d.interval.unit in DAYS
-    ]
-    return round(max(days), 3) if days else None
+    days = dosing_interval_days(Med(m.ingredient, m.ingredient, kb.get(m.ingredient)))
+    return round(days, 3) if days is not None else None
 
 
 def _level(m: Match) -> tuple[str | None, str | None, float | None]:

@@ -30,7 +30,10 @@ from immunomod.batch.classify import (
     Progress,
     _format,
     _output,
+    check_episode_columns,
+    check_grace,
     classify_stats,
+    concept_path,
     skipped_sql,
     usable_sql,
 )
@@ -109,24 +112,18 @@ def episodes(
     """:func:`immunomod.batch.classify.episodes` on Spark."""
     from pyspark.sql.types import StructField, StructType
 
-    if grace_days < 0:
-        raise BatchInputError("--grace-days must be 0 or more")
+    check_grace(grace_days)
     out = _output(output_path)
     spark = session(master)
     cols, _ = _prepare(spark, Path(input_path), concepts, text_column, progress, person_column)
-    if cols.person is None or cols.start is None:
-        raise BatchInputError(
-            "episodes need a person column (person_id) and a start date column "
-            f"(drug_exposure_start_date); the input has: {', '.join(cols.all)}"
-        )
+    check_episode_columns(cols)
     skipped = {str(r[0]): int(r[1]) for r in spark.sql(skipped_sql(cols, SPARK)).collect()}
     usable = spark.sql(usable_sql(cols, SPARK))
-    grace = grace_days
 
     def run(kv: tuple[str, Iterable[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
         # The same order as the DuckDB engine feeds rows: start, end, drug.
         rows = sorted(kv[1], key=lambda r: (r[6], r[7], r[0] or ""))
-        return person_episodes(kv[0], rows, grace)
+        return person_episodes(kv[0], rows, grace_days)
 
     pairs = usable.rdd.map(lambda r: (r[0], tuple(r[1:])))
     schema = StructType([StructField(c, _type(t), True) for c, t in EPISODE_COLUMNS.items()])
@@ -159,14 +156,8 @@ def _prepare(
     frame = _read(spark, src)
     frame.createOrReplaceTempView("src")
     cols = Columns.detect(frame.columns, text_column, person_column)
-    if concepts is not None:
-        cpath = Path(concepts)
-        if not cpath.exists():
-            raise BatchInputError(f"concept table not found: {cpath}")
-        if cols.concept is None:
-            raise BatchInputError(
-                "a concept table was given but the input has no drug_concept_id column"
-            )
+    cpath = concept_path(concepts, cols)
+    if cpath is not None:
         _read(spark, cpath).createOrReplaceTempView("concept_src")
         spark.sql(concept_view_sql()).cache().createOrReplaceTempView("concept")
         cols.has_concepts = True

@@ -427,7 +427,8 @@ def _reason_of(
     )
 
 
-def _dosing_interval_days(med: Med) -> float | None:
+def dosing_interval_days(med: Med) -> float | None:
+    """The longest usual dosing interval of the product, in days (None: not known)."""
     if med.record is None:
         return None
     days = [
@@ -449,7 +450,7 @@ def _washouts(
         if w.jurisdiction in {jurisdiction, "INT"}:
             days = None
             if w.dosing_interval:
-                days = _dosing_interval_days(med)
+                days = dosing_interval_days(med)
             elif w.interval is not None:
                 days = _days(w.interval)
             mine.append((w, days))
