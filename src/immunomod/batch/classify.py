@@ -22,13 +22,14 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from immunomod.batch.episodes import EPISODE_COLUMNS, GRACE_DAYS, INPUT_COLUMNS, person_episodes
-from immunomod.batch.lookup import LOOKUP_COLUMNS, fields
+from immunomod.batch.lookup import LOOKUP_COLUMNS, fields, reads_dosing
 from immunomod.batch.query import (
     DUCKDB,
     ERROR_KINDS,
@@ -37,6 +38,10 @@ from immunomod.batch.query import (
     concept_view_sql,
     distinct_keys_sql,
     output_sql,
+    raw_keys_sql,
+    raw_lookup_sql,
+    value_columns,
+    value_table_sql,
 )
 from immunomod.errors import UserError
 
@@ -82,9 +87,10 @@ def classify(
 
     out = _output(output_path)
     con = connect()
-    cols = prepare(con, Path(input_path), concepts, text_column, progress)
+    cols = prepare(con, Path(input_path), concepts, text_column, progress, warm=_warm_resolver())
     _copy(con, output_sql(cols, DUCKDB), out)
-    return classify_stats(out, distinct=con.execute("SELECT count(*) FROM lookup").fetchone())
+    pairs = con.execute(f"SELECT count(*) FROM ({distinct_keys_sql(cols, DUCKDB)})").fetchone()
+    return classify_stats(out, distinct=pairs)
 
 
 def episodes(
@@ -101,7 +107,8 @@ def episodes(
     check_grace(grace_days)
     out = _output(output_path)
     con = connect()
-    cols = prepare(con, Path(input_path), concepts, text_column, progress, person_column)
+    warm = _warm_resolver()
+    cols = prepare(con, Path(input_path), concepts, text_column, progress, person_column, warm)
     check_episode_columns(cols)
     skipped = dict(con.execute(skipped_sql(cols, DUCKDB)).fetchall())
     total = int(con.execute(f"SELECT count(*) FROM ({usable_sql(cols, DUCKDB)})").fetchone()[0])
@@ -134,6 +141,16 @@ def connect() -> Any:
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+def _warm_resolver() -> threading.Thread:
+    """Load the resolver and what it reads (:func:`immunomod.batch.lookup.warm`) in a thread
+    while DuckDB reads the input (DuckDB's own threads run without the GIL), not after it."""
+    from immunomod.batch.lookup import warm
+
+    thread = threading.Thread(target=warm, name="immunomod-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def check_grace(grace_days: int) -> None:
@@ -248,8 +265,12 @@ def prepare(
     text_column: str | None,
     progress: Progress | None = None,
     person_column: str | None = None,
+    warm: threading.Thread | None = None,
 ) -> Columns:
-    """Create the views ``src``, ``concept``, ``lookup`` and ``classified`` in ``con``."""
+    """Create the views ``src``, ``concept``, ``lookup`` and ``classified`` in ``con``.
+
+    ``warm``: a thread loading the resolver (:func:`_warm_resolver`), joined before use.
+    """
     import duckdb
 
     if not src.exists():
@@ -273,8 +294,14 @@ def prepare(
                 f"concept_name columns): {first}"
             ) from None
         cols.has_concepts = True
+    con.execute(f"CREATE TABLE rawkeys AS {raw_keys_sql(cols, DUCKDB)}")
     keys = con.execute(distinct_keys_sql(cols, DUCKDB)).fetchall()
+    if warm is not None:
+        warm.join()
     build_lookup(con, keys, progress)
+    con.execute(f"CREATE TABLE rawlookup AS {raw_lookup_sql(cols, DUCKDB)}")
+    for role in value_columns(cols):
+        con.execute(f"CREATE TABLE im_values_{role} AS {value_table_sql(cols, DUCKDB, role)}")
     con.execute(f"CREATE VIEW classified AS {classified_sql(cols, DUCKDB)}")
     return cols
 
@@ -288,13 +315,14 @@ def build_lookup(con: Any, keys: list[tuple[str, str]], progress: Progress | Non
     types = {"im_key": "VARCHAR", "im_extra": "VARCHAR"} | {
         c: "VARCHAR" if t == "STRING" else t for c, t in LOOKUP_COLUMNS.items()
     }
-    names = list(types)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as fh:
         tmp = Path(fh.name)
-        for i, row in enumerate(_resolved(keys), 1):
-            fh.write(json.dumps(dict(zip(names, row, strict=True))) + "\n")
-            if progress is not None and (i % 500 == 0 or i == len(keys)):
-                progress("resolve", i, len(keys))
+        done = 0
+        for lines, n in _resolved(keys):
+            fh.write(lines)
+            done += n
+            if progress is not None:
+                progress("resolve", done, len(keys))
     try:
         columns = ", ".join(f"'{c}': '{t}'" for c, t in types.items())
         con.execute(
@@ -306,28 +334,55 @@ def build_lookup(con: Any, keys: list[tuple[str, str]], progress: Progress | Non
 
 
 PARALLEL_FROM = 5_000  # distinct texts; below this, starting workers costs more than it saves
+_NAMES = ("im_key", "im_extra", *LOOKUP_COLUMNS)
 
 
-def _resolve_chunk(keys: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
-    return [(name, extra, *fields(name, extra)) for name, extra in keys]
+def _resolve_chunk(keys: list[tuple[str, str]]) -> tuple[str, int]:
+    """JSON lines for ``keys`` (made in the worker, so the parent only writes them).
+
+    A name whose answer does not depend on its dosing text (other drugs: most of an EHR
+    table) gets one row, with dosing text '', whatever sigs it comes with; ``rawlookup``
+    falls back to that row. ``keys`` must hold all the pairs of each name it names.
+    """
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    lines, done = [], set()
+    for name, extra in keys:
+        if extra and not reads_dosing(name):
+            extra = ""
+        if (name, extra) not in done:
+            done.add((name, extra))
+            row = dict(zip(_NAMES, (name, extra, *fields(name, extra)), strict=True))
+            lines.append(dumps(row) + "\n")
+    return "".join(lines), len(keys)
 
 
-def _resolved(keys: list[tuple[str, str]]) -> Iterator[tuple[Any, ...]]:
-    """Lookup rows in ``keys`` order; on several cores, resolved by forked workers that
+def _chunks(keys: list[tuple[str, str]], size: int = 1000) -> Iterator[list[tuple[str, str]]]:
+    """``keys`` in chunks of about ``size`` that never split one name's pairs: each name is
+    resolved by one worker only (its sigs then cost a cache hit each)."""
+    chunk: list[tuple[str, str]] = []
+    for key in sorted(keys, key=lambda k: (k[0].lower(), k)):  # case variants together
+        if len(chunk) >= size and key[0].lower() != chunk[-1][0].lower():
+            yield chunk
+            chunk = []
+        chunk.append(key)
+    if chunk:
+        yield chunk
+
+
+def _resolved(keys: list[tuple[str, str]]) -> Iterator[tuple[str, int]]:
+    """Lookup rows as (JSON lines, count); on several cores, resolved by forked workers that
     inherit the already-loaded resolver (so they start at once)."""
     workers = min(os.cpu_count() or 1, 8)
     if workers < 2 or len(keys) < PARALLEL_FROM or sys.platform != "linux":
-        yield from _resolve_chunk(keys)
+        yield from map(_resolve_chunk, _chunks(keys))
         return
     import multiprocessing
 
     from immunomod.names import default_resolver
 
     default_resolver()  # load before forking: every worker shares it copy-on-write
-    chunks = [keys[i : i + 1000] for i in range(0, len(keys), 1000)]
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for part in pool.imap(_resolve_chunk, chunks):
-            yield from part
+        yield from pool.imap_unordered(_resolve_chunk, _chunks(keys, 500))
 
 
 def classify_stats(out: Path, distinct: Any = None) -> ClassifyStats:

@@ -38,7 +38,8 @@ MAX_TEXT = 10_000
 MAX_TAPER_STEPS = 200  # a taper of 1 mg a day from 200 mg; anything longer is a misreading
 _TAPER = re.compile(
     r"reduce by (?P<by>[\d.]+) (?P<unit>\w+) every (?P<n>\d+) (?P<per>day|week)"
-    r"(?: to (?P<to>[\d.]+) (?P<to_unit>\w+))?"
+    r"(?: to (?P<to>[\d.]+) (?P<to_unit>\w+))?",
+    re.I,
 )
 _MG = {"mg": 1.0, "g": 1000.0, "mcg": 0.001, "microgram": 0.001, "micrograms": 0.001}
 
@@ -48,7 +49,25 @@ def _named(name: str) -> Resolution:
     return resolve(name[:MAX_TEXT])
 
 
-@lru_cache(maxsize=65_536)
+def warm() -> None:
+    """Load everything :func:`fields` uses (resolver, drug records, rule pack, units), so that
+    forked workers inherit it instead of each loading it again."""
+    from immunomod.names.sig import _ureg
+    from immunomod.rules.engine import pack
+
+    default_resolver()
+    kb.store().preload()
+    pack()
+    _ureg()
+
+
+def reads_dosing(name: str) -> bool:
+    """Whether the answer for ``name`` can depend on its dosing text: False for a name whose
+    every drug is a known non-immunomodulator (then ``fields(name, extra) == fields(name)``)."""
+    named = _named(name.lower())
+    return not (named.matches and all(m.status == "not_immunomodulator" for m in named.matches))
+
+
 def fields(name: str, extra: str = "") -> tuple[Any, ...]:
     """The lookup row for one distinct (drug name, dosing text), in :data:`LOOKUP_COLUMNS`
     order. The name is resolved once however many sigs and routes it comes with.
@@ -56,10 +75,19 @@ def fields(name: str, extra: str = "") -> tuple[Any, ...]:
     The dosing text is read only when the name holds an immunomodulator (or a drug not yet
     identified for sure): for other drugs (60 % of rows in an EHR table) no answer of ours
     depends on it, and they keep the strength written in the name.
+
+    Letter case is folded first: no answer depends on it (tests/unit/test_batch_lookup.py
+    checks every labelled string three ways), and tables spell one product in several
+    cases ("PredniSONE 5 MG Oral Tablet", "prednisone 5 mg oral tablet").
     """
+    return _fields(name.lower(), extra.lower())
+
+
+@lru_cache(maxsize=65_536)
+def _fields(name: str, extra: str) -> tuple[Any, ...]:
+    if extra and not reads_dosing(name):
+        return _fields(name, "")
     named = _named(name)
-    if extra and named.matches and all(m.status == "not_immunomodulator" for m in named.matches):
-        return fields(name, "")
     res = default_resolver().resolve_with(name[:MAX_TEXT], extra[:MAX_TEXT], named)
     if res.error or not res.matches:
         note = None
@@ -131,7 +159,7 @@ def _taper(
     by = _mg(float(tm["by"]), tm["unit"])
     if by is None or by <= 0 or step.frequency not in {None, "daily", "once daily", "od"}:
         return [[step.duration_days, start]] if start is not None else []
-    every = float(tm["n"]) * DAYS[tm["per"]]
+    every = float(tm["n"]) * DAYS[tm["per"].lower()]
     floor = _mg(float(tm["to"]), tm["to_unit"]) if tm["to"] else 0.0
     amount = start if start is not None else (previous - by if previous is not None else None)
     if amount is None or floor is None:
@@ -148,9 +176,9 @@ def _taper(
 def _duration_days(text: str | None) -> float | None:
     if not text:
         return None
-    m = re.search(r"(\d+(?:\.\d+)?)\s*(day|week|month)s?", text)
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(day|week|month)s?", text, re.I)
     if m:
-        return float(m[1]) * DAYS[m[2]]
+        return float(m[1]) * DAYS[m[2].lower()]
     m = re.search(r"(\d+)\s*/\s*(7|52|12)\b", text)  # 5/7 = five days, 2/52 two weeks
     if m:
         return float(m[1]) * {"7": 1.0, "52": 7.0, "12": DAYS["month"]}[m[2]]
@@ -172,7 +200,12 @@ def _interval_days(sig: Sig | None, m: Match) -> float | None:
             return round(DAYS[freq[2]] / freq[1], 3)
     if not (m.ingredient and m.immunomodulator):
         return None
-    days = dosing_interval_days(Med(m.ingredient, m.ingredient, kb.get(m.ingredient)))
+    return _product_interval_days(m.ingredient)
+
+
+@lru_cache(maxsize=4096)
+def _product_interval_days(ingredient: str) -> float | None:
+    days = dosing_interval_days(Med(ingredient, ingredient, kb.get(ingredient)))
     return round(days, 3) if days is not None else None
 
 
@@ -210,4 +243,4 @@ def _level_of(
     return None, rule.id, factor if factor is not None and math.isfinite(factor) else None
 
 
-__all__ = ["LOOKUP_COLUMNS", "fields", "schedule"]
+__all__ = ["LOOKUP_COLUMNS", "fields", "reads_dosing", "schedule"]

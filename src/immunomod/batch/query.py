@@ -73,6 +73,12 @@ class Dialect:
             return "`" + name.replace("`", "``") + "`"
         return '"' + name.replace('"', '""') + '"'
 
+    def same(self, a: str, b: str) -> str:
+        """Null-safe equality (NULL matches NULL), usable as a hash-join key."""
+        if self.name == "spark":
+            return f"{a} <=> {b}"
+        return f"{a} IS NOT DISTINCT FROM {b}"
+
     def add_days(self, date_expr: str, days_expr: str) -> str:
         if self.name == "spark":
             return f"date_add({date_expr}, CAST({days_expr} AS INT))"
@@ -139,7 +145,13 @@ class Columns:
         )
 
 
-def key_sql(cols: Columns, d: Dialect) -> tuple[str, str, str, str]:
+def key_columns(cols: Columns) -> list[str]:
+    """The input columns a row's drug answer depends on (text, concept id, sig, route)."""
+    chosen = [cols.text, cols.concept if cols.has_concepts else None, cols.sig, cols.route]
+    return list(dict.fromkeys(c for c in chosen if c))
+
+
+def key_sql(cols: Columns, d: Dialect, table: str = "src") -> tuple[str, str, str, str]:
     """(FROM clause, name expression, dosing-text expression, text-source expression).
 
     The name is the concept's name when the row's concept id is in the concept table (a
@@ -154,7 +166,7 @@ def key_sql(cols: Columns, d: Dialect) -> tuple[str, str, str, str]:
 
     name = f"nullif(trim({_s(cols.text)}), '')"
     source = f"CASE WHEN {name} IS NOT NULL THEN 'source_value' END"
-    frm = "src s"
+    frm = f"{table} s"
     if cols.has_concepts and cols.concept:
         frm += f" LEFT JOIN concept c ON {_s(cols.concept)} = c.im_cid"
         source = (
@@ -176,79 +188,117 @@ def concept_view_sql() -> str:
     )
 
 
+def raw_keys_sql(cols: Columns, d: Dialect) -> str:
+    """Each distinct combination of the key columns' raw values (the view ``rawkeys``).
+
+    Distinct raw values are found first, with no casts, trims or concept join per row: the
+    per-row work of a table of millions then is one hash of the values as they are stored.
+    """
+    return f"SELECT DISTINCT {', '.join(d.q(c) for c in key_columns(cols))} FROM src"
+
+
 def distinct_keys_sql(cols: Columns, d: Dialect) -> str:
-    frm, name, extra, _ = key_sql(cols, d)
+    """The distinct (name, dosing text) pairs to resolve, from ``rawkeys``."""
+    frm, name, extra, _ = key_sql(cols, d, "rawkeys")
     return (
         f"SELECT DISTINCT {name} AS im_key, {extra} AS im_extra FROM {frm} WHERE {name} IS NOT NULL"
     )
 
 
+def raw_lookup_sql(cols: Columns, d: Dialect) -> str:
+    """``rawkeys`` with the answer for each (the view ``rawlookup``): rows join it on their
+    raw key values, so the name, dosing text and concept name are never rebuilt per row."""
+    frm, name, extra, source = key_sql(cols, d, "rawkeys")
+    # A pair's own row, else the name's row with dosing text '' (the answer for a name that
+    # reads no dosing: see classify._resolve_chunk).
+    lookup = ", ".join(
+        f"CASE WHEN l.im_key IS NOT NULL THEN l.{c} ELSE l0.{c} END AS {c}" for c in LOOKUP_COLUMNS
+    )
+    return (
+        f"SELECT s.*, {name} AS im_key, {source} AS im_text_source, {lookup} FROM {frm} "
+        f"LEFT JOIN lookup l ON {name} = l.im_key AND {extra} = l.im_extra "
+        f"LEFT JOIN lookup l0 ON {name} = l0.im_key AND l0.im_extra = ''"
+    )
+
+
+#: Value columns checked and cast once per distinct value (role -> alias of the typed value).
+VALUES = {"start": "im__start", "end": "im__end", "days_supply": "im__days",
+          "quantity": "im__qty"}  # fmt: skip
+
+
+def value_columns(cols: Columns) -> dict[str, str]:
+    """The value columns the input has: role -> column name."""
+    return {role: col for role in VALUES if (col := getattr(cols, role))}
+
+
+def value_table_sql(cols: Columns, d: Dialect, role: str) -> str:
+    """One row per distinct value of one column (the view ``im_values_<role>``): the raw value,
+    the typed value (NULL when missing or bad) and what is wrong with it (NULL when fine).
+
+    A table of millions of rows holds a few thousand distinct dates and numbers; checking each
+    once and joining the answer back costs far less than a pattern match on every row.
+    """
+    r = "nullif(trim(CAST(im_raw AS STRING)), '')"
+    shown = f"substr({r}, 1, 40)"
+    if role in {"start", "end"}:
+        value = f"CASE WHEN {d.full_match(r, _DATE)} THEN TRY_CAST(substr({r}, 1, 10) AS DATE) END"
+        bad = (
+            f"CASE WHEN {r} IS NOT NULL AND v IS NULL THEN concat('{role} date ''', {shown}, "
+            "''' is not a date (write YYYY-MM-DD)') END"
+        )
+        if role == "start":
+            bad = f"CASE WHEN {r} IS NULL THEN 'no start date' ELSE {bad} END"
+    else:
+        value = f"CASE WHEN {d.full_match(r, _NUMBER)} THEN TRY_CAST(trim({r}) AS DOUBLE) END"
+        too_long = (
+            f"WHEN v > {MAX_DAYS} THEN '{role} is over 100 years' " if role == "days_supply" else ""
+        )
+        bad = (
+            f"CASE WHEN {r} IS NOT NULL AND v IS NULL THEN concat('{role} ''', {shown}, "
+            f"''' is not a number') WHEN v < 0 THEN '{role} is negative' {too_long}END"
+        )
+    col = d.q(value_columns(cols)[role])
+    return (
+        f"SELECT im_raw, v AS im_v, {bad} AS im_bad FROM (SELECT im_raw, {value} AS v FROM "
+        f"(SELECT DISTINCT {col} AS im_raw FROM src) raws) typed"
+    )
+
+
 def classified_sql(cols: Columns, d: Dialect) -> str:
-    """Every input row with the lookup's fields and the row-level fields (dates, dose, errors)."""
-    frm, name, extra, source = key_sql(cols, d)
-    # Each value column's text, trimmed (NULL when empty), computed once here: the checks,
-    # casts and error messages below all read it.
-    roles = {c: f"im__raw{i}" for i, c in enumerate(
-        [c for c in (cols.start, cols.end, cols.days_supply, cols.quantity) if c]
-    )}  # fmt: skip
-    raws = "".join(
-        f", nullif(trim(CAST(s.{d.q(c)} AS STRING)), '') AS {alias}" for c, alias in roles.items()
+    """Every input row with the lookup's fields and the row-level fields (dates, dose, errors).
+
+    Reads the views ``src``, ``rawlookup`` and ``im_values_<role>`` (:func:`value_table_sql`).
+    """
+    on = " AND ".join(d.same(f"s.{d.q(c)}", f"r.{d.q(c)}") for c in key_columns(cols))
+    lookup = ", ".join(f"r.{c}" for c in LOOKUP_COLUMNS)
+    joins, values = "", ""
+    for role, alias in VALUES.items():
+        col = value_columns(cols).get(role)
+        if col is None:
+            kind = "DATE" if role in {"start", "end"} else "DOUBLE"
+            values += f", CAST(NULL AS {kind}) AS {alias}, CAST(NULL AS STRING) AS {alias}_bad"
+            continue
+        v = f"v_{role}"
+        joins += f" LEFT JOIN im_values_{role} {v} ON {d.same(f's.{d.q(col)}', f'{v}.im_raw')}"
+        values += f", {v}.im_v AS {alias}, {v}.im_bad AS {alias}_bad"
+    parsed = (
+        f"SELECT s.*, r.im_key, r.im_text_source, {lookup}{values} "
+        f"FROM src s LEFT JOIN rawlookup r ON {on}{joins}"
     )
-    base = (
-        f"SELECT s.*, {name} AS im_key, {extra} AS im_extra, {source} AS im_text_source{raws} "
-        f"FROM {frm}"
-    )
-
-    def raw(col: str | None) -> str:
-        return f"b.{roles[col]}" if col else "CAST(NULL AS STRING)"
-
-    def date_of(col: str | None) -> str:
-        r = raw(col)
-        return f"CASE WHEN {d.full_match(r, _DATE)} THEN TRY_CAST(substr({r}, 1, 10) AS DATE) END"
-
-    def number_of(col: str | None) -> str:
-        r = raw(col)
-        return f"CASE WHEN {d.full_match(r, _NUMBER)} THEN TRY_CAST(trim({r}) AS DOUBLE) END"
-
-    def shown(col: str | None) -> str:
-        return f"substr({raw(col)}, 1, 40)"
-
+    before = "im__end < im__start"
+    # Each check twice: as a condition a good row meets (most rows: the messages are then
+    # built only for the few bad ones) and as its message.
+    good = ["b.im_key IS NOT NULL", "b.im__text_error IS NULL", "im__start_bad IS NULL",
+            "im__end_bad IS NULL", f"NOT coalesce({before}, FALSE)", "im__days_bad IS NULL",
+            "im__qty_bad IS NULL"]  # fmt: skip
     errors = [
         "CASE WHEN b.im_key IS NULL THEN 'no drug text (empty name and no concept name)' END",
         "CASE WHEN b.im__text_error IS NOT NULL THEN concat('drug text: ', b.im__text_error) END",
+        "im__start_bad",
+        f"coalesce(im__end_bad, CASE WHEN {before} THEN 'end date is before the start date' END)",
+        "im__days_bad",
+        "im__qty_bad",
     ]
-    if cols.start:
-        errors.append(
-            f"CASE WHEN {raw(cols.start)} IS NULL THEN 'no start date' "
-            f"WHEN im__start IS NULL THEN concat('start date ''', {shown(cols.start)}, "
-            "''' is not a date (write YYYY-MM-DD)') END"
-        )
-    if cols.end:
-        errors.append(
-            f"CASE WHEN {raw(cols.end)} IS NOT NULL AND im__end IS NULL THEN concat('end date ''', "
-            f"{shown(cols.end)}, ''' is not a date (write YYYY-MM-DD)') "
-            "WHEN im__end < im__start THEN 'end date is before the start date' END"
-        )
-    if cols.days_supply:
-        errors.append(
-            f"CASE WHEN {raw(cols.days_supply)} IS NOT NULL AND im__days IS NULL THEN concat("
-            f"'days_supply ''', {shown(cols.days_supply)}, ''' is not a number') "
-            "WHEN im__days < 0 THEN 'days_supply is negative' "
-            f"WHEN im__days > {MAX_DAYS} THEN 'days_supply is over 100 years' END"
-        )
-    if cols.quantity:
-        errors.append(
-            f"CASE WHEN {raw(cols.quantity)} IS NOT NULL AND im__qty IS NULL THEN concat("
-            f"'quantity ''', {shown(cols.quantity)}, ''' is not a number') "
-            "WHEN im__qty < 0 THEN 'quantity is negative' END"
-        )
-    lookup = ", ".join(f"l.{c}" for c in LOOKUP_COLUMNS)
-    parsed = (
-        f"SELECT b.*, {lookup}, {date_of(cols.start)} AS im__start, "
-        f"{date_of(cols.end)} AS im__end, "
-        f"{number_of(cols.days_supply)} AS im__days, {number_of(cols.quantity)} AS im__qty "
-        "FROM base b LEFT JOIN lookup l ON b.im_key = l.im_key AND b.im_extra = l.im_extra"
-    )
     # Dose per day: the sig's when it has one; else strength x quantity / days supply (the
     # usual pharmacoepidemiology estimate), only for a strength in mg and sane numbers.
     by_supply = (
@@ -262,25 +312,25 @@ def classified_sql(cols: Columns, d: Dialect) -> str:
     # the job in both engines.
     ok = {name: f"{name} >= 1 AND {name} <= {MAX_DAYS}"
           for name in ("im__days", "im__sig_days", "im__interval_days")}  # fmt: skip
-    end = (
-        "CASE WHEN im__start IS NULL THEN NULL "
-        "WHEN im__end IS NOT NULL AND im__end >= im__start THEN im__end "
-        f"WHEN {ok['im__days']} THEN {days_end} WHEN {ok['im__sig_days']} THEN {sig_end} "
-        f"WHEN {ok['im__interval_days']} THEN {interval_end} ELSE im__start END"
-    )
+    # Which value sets the end (computed once per row; the end date follows from it).
     end_basis = (
         "CASE WHEN im__start IS NULL THEN NULL WHEN im__end IS NOT NULL AND im__end >= im__start "
         f"THEN 'end_date' WHEN {ok['im__days']} THEN 'days_supply' "
         f"WHEN {ok['im__sig_days']} THEN 'sig' "
         f"WHEN {ok['im__interval_days']} THEN 'dosing_interval' ELSE 'one_day' END"
     )
-    per_day = f"coalesce(im__sig_per_day, {by_supply})"
+    end = (
+        "CASE im_end_basis WHEN 'end_date' THEN im__end "
+        f"WHEN 'days_supply' THEN {days_end} WHEN 'sig' THEN {sig_end} "
+        f"WHEN 'dosing_interval' THEN {interval_end} ELSE im__start END"
+    )
+    per_day = "coalesce(im__sig_per_day, im__by_supply)"
     row = {
         "im_text_source": "im_text_source",
         "im_amount_per_day": per_day,
         "im_dose_basis": (
             "CASE WHEN im__sig_per_day IS NOT NULL THEN 'sig' "
-            f"WHEN {by_supply} IS NOT NULL THEN 'quantity_days_supply' END"
+            "WHEN im__by_supply IS NOT NULL THEN 'quantity_days_supply' END"
         ),
         "im_pred_eq_mg_per_day": (
             f"CASE WHEN im__pe_factor IS NOT NULL AND NOT im_local "
@@ -288,14 +338,18 @@ def classified_sql(cols: Columns, d: Dialect) -> str:
         ),
         "im_start": "im__start",
         "im_end": end,
-        "im_end_basis": end_basis,
-        "im_error": f"nullif(concat_ws('; ', {', '.join(errors)}), '')",
+        "im_end_basis": "im_end_basis",
+        "im_error": (
+            f"CASE WHEN {' AND '.join(good)} THEN NULL "
+            f"ELSE nullif(concat_ws('; ', {', '.join(errors)}), '') END"
+        ),
     }
     keep = ", ".join("b." + d.q(c) for c in cols.all)
     outs = ", ".join(f"b.{c}" for c in LOOKUP_COLUMNS)
     rows = ", ".join(f"{expr} AS {name}" for name, expr in row.items())
     return (
-        f"WITH base AS ({base}), parsed AS ({parsed}) SELECT {keep}, {outs}, {rows} FROM parsed b"
+        f"WITH parsed AS ({parsed}), based AS (SELECT *, {end_basis} AS im_end_basis, "
+        f"{by_supply} AS im__by_supply FROM parsed) SELECT {keep}, {outs}, {rows} FROM based b"
     )
 
 
@@ -306,5 +360,6 @@ def output_sql(cols: Columns, d: Dialect) -> str:
 
 __all__ = [
     "DUCKDB", "ERROR_KINDS", "OUTPUT_COLUMNS", "ROW_COLUMNS", "SPARK", "Columns", "Dialect",
-    "classified_sql", "concept_view_sql", "distinct_keys_sql", "output_sql",
+    "classified_sql", "concept_view_sql", "distinct_keys_sql", "key_columns", "output_sql",
+    "raw_keys_sql", "raw_lookup_sql", "value_columns", "value_table_sql",
 ]  # fmt: skip

@@ -46,6 +46,10 @@ from immunomod.batch.query import (
     concept_view_sql,
     distinct_keys_sql,
     output_sql,
+    raw_keys_sql,
+    raw_lookup_sql,
+    value_columns,
+    value_table_sql,
 )
 
 _TYPES = {"STRING": "string", "DOUBLE": "double", "BOOLEAN": "boolean", "DATE": "date",
@@ -161,6 +165,7 @@ def _prepare(
         _read(spark, cpath).createOrReplaceTempView("concept_src")
         spark.sql(concept_view_sql()).cache().createOrReplaceTempView("concept")
         cols.has_concepts = True
+    spark.sql(raw_keys_sql(cols, SPARK)).cache().createOrReplaceTempView("rawkeys")
     keys = spark.sql(distinct_keys_sql(cols, SPARK))
     schema = StructType(
         [StructField("im_key", _type("STRING"), True), StructField("im_extra", _type("STRING"))]
@@ -171,7 +176,11 @@ def _prepare(
     if progress is not None:
         progress("resolve", distinct, distinct)
     # The lookup is small (distinct texts), so every executor gets a copy instead of a shuffle.
-    broadcast(lookup).createOrReplaceTempView("lookup")
+    lookup.createOrReplaceTempView("lookup")
+    broadcast(spark.sql(raw_lookup_sql(cols, SPARK)).cache()).createOrReplaceTempView("rawlookup")
+    for role in value_columns(cols):
+        values = spark.sql(value_table_sql(cols, SPARK, role)).cache()
+        broadcast(values).createOrReplaceTempView(f"im_values_{role}")
     spark.sql(classified_sql(cols, SPARK)).createOrReplaceTempView("classified")
     return cols, distinct
 

@@ -138,6 +138,12 @@ class Store:
         self._records[ingredient_id] = rec
         return rec
 
+    def preload(self) -> None:
+        """Parse every record now (processes forked afterwards, such as batch workers, then
+        share them instead of each parsing its own copies)."""
+        for (iid,) in self._con.execute("SELECT id FROM ingredients").fetchall():
+            self.record(iid)
+
     def get(self, name_or_code: str) -> DrugRecord:
         """The ingredient any of whose names (or whose level-5 ATC code) is ``name_or_code``."""
         ids = self._ids_for_name(name_or_code)

@@ -9,7 +9,7 @@ Allergy cues scope over the whole clause, because allergy lists are long.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from immunomod.names.lexicon import LEXICON
 from immunomod.names.models import Context
@@ -51,7 +51,13 @@ def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 def mention_context(text: str, start: int, end: int) -> Context:
     """The context of the mention ``text[start:end]`` (``current`` when no cue applies)."""
     left, right = clause_bounds(text, start, end)
-    before = text[left:start]
+    return _context(text[left:start], text[end:right])
+
+
+@lru_cache(maxsize=16_384)
+def _context(before: str, after: str) -> Context:
+    """The context from the clause's words before and after the mention (cached: a batch
+    table repeats the same clauses, "prednisolone 5 mg tablets ... take 1 daily", endlessly)."""
     found: set[Context] = set()
     if _cue_re("allergy").search(before):
         found.add("allergy")
@@ -60,7 +66,6 @@ def mention_context(text: str, start: int, end: int) -> Context:
             between = before[m.end() :]
             if len(between.split()) <= WINDOW_WORDS and not _breaks_scope(between):
                 found.add(kind)
-    after = text[end:right]
     m_post = _cue_re("stopped_post").search(after)
     if m_post and len(after[: m_post.start()].split()) <= 3:
         found.add("stopped")

@@ -19,6 +19,9 @@ class _Model(BaseModel):
 class SigStep(_Model):
     """One step of a multi-step or tapering regimen ("40 mg daily for 1 week")."""
 
+    # Immutable: parse_sig caches its answers, so one Sig may be shared by many matches.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     dose: float | None = None
     unit: str | None = None
     frequency: str | None = None
@@ -32,13 +35,15 @@ class SigStep(_Model):
 class Sig(_Model):
     """Dosing read from the text near a mention, normalised to amount per day and per week."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     dose: float | None = None
     unit: str | None = None
     route: str | None = None
     frequency: str | None = None
     duration: str | None = None
     prn: bool = False
-    steps: list[SigStep] = Field(default_factory=list)
+    steps: tuple[SigStep, ...] = ()
     amount_per_day: float | None = None
     amount_per_week: float | None = None
     text: str = Field(description="The part of the input the sig was read from.")

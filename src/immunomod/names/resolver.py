@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -98,6 +99,7 @@ class Resolver:
             first, n = key.split(" ", 1)[0], key.count(" ") + 1
             if n > self._span_from.get(first, 1):
                 self._span_from[first] = min(n, self.vocab.max_words)
+        self._pools: dict[int, dict[tuple[int, int], list[str]]] = {}
         self._single_by_len: dict[int, list[str]] = {}
         self._other_by_len: dict[int, list[str]] = {}
         for key in self.vocab.fuzzy_keys:
@@ -109,10 +111,17 @@ class Resolver:
             self._sound_keys.setdefault(_sound(key), []).append(key)
             self._keys_by_words.setdefault(key.count(" ") + 1, []).append(key)
 
-    @staticmethod
-    def _near_length(by_len: dict[int, list[str]], n: int, limit: int) -> list[str]:
-        """Keys whose length is within ``limit`` of ``n`` (no closer key can be farther)."""
-        return [k for d in range(n - limit, n + limit + 1) for k in by_len.get(d, [])]
+    def _near_length(self, by_len: dict[int, list[str]], n: int, limit: int) -> list[str]:
+        """Keys whose length is within ``limit`` of ``n`` (no closer key can be farther).
+
+        Built once per (vocabulary, length, limit): a batch of misspellings asks for the same
+        few dozen pools again and again."""
+        pools = self._pools.setdefault(id(by_len), {})
+        pool = pools.get((n, limit))
+        if pool is None:
+            pool = [k for d in range(n - limit, n + limit + 1) for k in by_len.get(d, [])]
+            pools[(n, limit)] = pool
+        return pool
 
     # --- public -----------------------------------------------------------------------
 
@@ -145,7 +154,7 @@ class Resolver:
         problem = _input_problem(text)
         if problem:
             return Resolution(input=text, error=problem)
-        matches = [m.model_copy() for m in named.matches]
+        matches = list(named.matches)  # replaced by updated copies: ``named`` stays as it is
         self._add_context_and_sig(text, matches)
         return Resolution(input=text, matches=matches, suggestions=named.suggestions)
 
@@ -424,6 +433,7 @@ _LOCAL_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=16_384)
 def _local_route(fragment: str) -> str | None:
     m = _LOCAL_RE.search(name_key(fragment))
     return _LOCAL_PHRASES[m.group(1)] if m else None

@@ -102,6 +102,7 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+@lru_cache(maxsize=4096)
 def _frequency(text: str) -> tuple[str, float, str] | None:
     """(label, times, per 'day'|'week'|'month') of the first frequency in ``text``."""
     low = text.lower()
@@ -257,8 +258,13 @@ def _route(text: str) -> str | None:
     return _ROUTE_PHRASES[m.group(1)] if m else None
 
 
+@lru_cache(maxsize=32_768)
 def parse_sig(text: str) -> Sig:
-    """Parse the dosing text that follows a drug name (see the module docstring)."""
+    """Parse the dosing text that follows a drug name (see the module docstring).
+
+    Answers are cached (a :class:`Sig` is immutable): product strings and sigs repeat across
+    the rows of a table and the drugs of a note ("5 MG Oral Tablet", "1 tablet daily").
+    """
     parts = [p for p in _STEP_SPLIT.split(text) if p.strip()]
     steps: list[SigStep] = []
     for part in parts:
@@ -272,13 +278,14 @@ def parse_sig(text: str) -> Sig:
         frequency=first.frequency,
         duration=first.duration,
         prn=bool(_PRN.search(text)),
-        steps=steps if len(steps) > 1 or (steps and steps[0].taper) else [],
+        steps=tuple(steps) if len(steps) > 1 or (steps and steps[0].taper) else (),
         amount_per_day=first.amount_per_day,
         amount_per_week=first.amount_per_week,
         text=text.strip(),
     )
 
 
+@lru_cache(maxsize=16_384)
 def has_dosing(text: str) -> bool:
     """Whether ``text`` holds anything a sig is made of (a dose, frequency or PRN)."""
     return bool(_DOSE.search(text) or _TABS.search(text) or _frequency(text) or _PRN.search(text))

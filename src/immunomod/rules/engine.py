@@ -194,7 +194,7 @@ def _normalise(m: MedicationIn, missing: list[str]) -> list[Med]:
         )
         if match.sig is not None:
             s = match.sig
-            med.dose, med.unit, med.steps = s.dose, s.unit, s.steps
+            med.dose, med.unit, med.steps = s.dose, s.unit, list(s.steps)
             med.per_day, med.per_week = s.amount_per_day, s.amount_per_week
         meds.append(med)
     if not res.matches:
