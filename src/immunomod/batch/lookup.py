@@ -50,15 +50,13 @@ def _named(name: str) -> Resolution:
 
 
 def warm() -> None:
-    """Load everything :func:`fields` uses (resolver, drug records, rule pack, units), so that
-    forked workers inherit it instead of each loading it again."""
-    from immunomod.names.sig import _ureg
+    """Load everything :func:`fields` uses (resolver, drug records, rule pack), so that forked
+    workers inherit it instead of each loading it again."""
     from immunomod.rules.engine import pack
 
     default_resolver()
     kb.store().preload()
     pack()
-    _ureg()
 
 
 def reads_dosing(name: str) -> bool:

@@ -8,16 +8,20 @@ PRN, multi-step regimens and tapers, normalised to an amount per day and per wee
     >>> [st.dose for st in sig.steps]
     [40.0, 30.0]
 
-Unit arithmetic uses pint with a small registry of the units prescriptions use (loaded on first
-use). Anything the parser cannot read stays ``None``: a missing dose is reported as missing,
-never guessed.
+Unit arithmetic uses pint with a small registry of the units prescriptions use; the few
+per-period factors a sig needs are computed by pint once, stored in ``unit_factors.toml``
+(scripts/build_unit_factors.py; a test recomputes them), so resolving never imports pint.
+Anything the parser cannot read stays ``None``: a missing dose is reported as missing, never
+guessed.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import tomllib
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
 from immunomod.names.lexicon import LEXICON
@@ -49,7 +53,8 @@ _TAPER = re.compile(
     re.I,
 )
 _STEP_SPLIT = re.compile(r"\s*(?:,|;)?\s*\b(?:then|followed by|thereafter)\b\s*", re.I)
-_MASS_OR_UNITS = {"mg", "g", "mcg", "units", "MU", "mg/kg", "mg/m2", "mcg/kg"}
+MASS_OR_UNITS = frozenset({"mg", "g", "mcg", "units", "MU", "mg/kg", "mg/m2", "mcg/kg"})
+PERIODS = ("day", "week", "month")  # what _frequency normalises a frequency to
 _WORDNUM = {"once": 1, "twice": 2, "three": 3, "four": 4}
 _DAYS = {"h": 1 / 24, "d": 1, "w": 7, "m": 30.4375}
 
@@ -156,7 +161,7 @@ def _duration(text: str) -> tuple[str, float] | None:
 def _amounts(
     dose: float | None, unit: str | None, freq: tuple[str, float, str] | None
 ) -> tuple[float | None, float | None]:
-    if dose is None or unit is None or freq is None or unit not in _MASS_OR_UNITS:
+    if dose is None or unit is None or freq is None or unit not in MASS_OR_UNITS:
         return None, None
     _, times, per = freq
     if "/" in unit:  # mg/kg, mg/m2: keep the unit, scale by frequency only
@@ -166,10 +171,22 @@ def _amounts(
     return round(dose * times * to_day, 6), round(dose * times * to_week, 6)
 
 
+@cache
+def _factors() -> dict[str, tuple[float, float]]:
+    with (Path(__file__).parent / "unit_factors.toml").open("rb") as fh:
+        return {k: (float(v[0]), float(v[1])) for k, v in tomllib.load(fh)["factors"].items()}
+
+
 @lru_cache(maxsize=512)
 def _per_period(unit: str, per: str) -> tuple[float, float]:
-    """Factors from 'unit per `per`' to unit/day and unit/week (pint is slow per call, and a
-    batch job asks for the same few pairs millions of times)."""
+    """Factors from 'unit per `per`' to unit/day and unit/week: pint's, as stored by
+    scripts/build_unit_factors.py (importing pint takes ~0.2 s), else pint's own."""
+    stored = _factors().get(f"{unit}/{per}")
+    return stored if stored is not None else pint_factors(unit, per)
+
+
+def pint_factors(unit: str, per: str) -> tuple[float, float]:
+    """Factors from 'unit per `per`' to unit/day and unit/week, computed by pint."""
     u = _ureg()
     q = u.Quantity(1, unit) / u.Quantity(1, per)
     return float(q.to(f"{unit}/day").magnitude), float(q.to(f"{unit}/week").magnitude)
