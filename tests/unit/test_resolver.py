@@ -139,7 +139,16 @@ def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
      # ... unless the amount itself is written too, or the count is a duration.
      ("methotrexate 2.5 MG Oral Tablet take 6 tablets (15 mg) once a week", 15, 15 / 7, 15),
      ("prednisolone 5mg tablets daily x14 days", 5, 5, 35),
-     ("prednisone 5 mg tablet daily", 5, 5, 35)],
+     ("prednisone 5 mg tablet daily", 5, 5, 35),
+     # Thousands separators are not decimal commas: a 1 g pulse is 1,000 mg, not 1 mg.
+     ("methylprednisolone 1,000 mg IV daily for 3 days", 1000, 1000, 7000),
+     ("prednisolone 2,5 mg od", 2.5, 2.5, 17.5),
+     ("Intron A 3 MU tiw", 3, 9 / 7, 9), ("natalizumab 300 mg IV q4 weeks", 300, 300 / 28, 75),
+     # Doses split over the day add up (hydrocortisone 20 mg mane + 10 mg nocte is 30 mg/day).
+     ("hydrocortisone 20mg mane 10mg nocte", 20, 30, 210),
+     ("prednisolone 5 mg am 2.5 mg pm", 5, 7.5, 52.5),
+     ("hydrocortisone 10 mg in the morning, 5 mg at lunchtime and 5 mg in the evening", 10, 20,
+      140)],
 )  # fmt: skip
 def test_sig_amounts_per_day_and_week(
     text: str, dose: float, per_day: float, per_week: float

@@ -27,7 +27,10 @@ from typing import Any
 from immunomod.names.lexicon import LEXICON
 from immunomod.names.models import Sig, SigStep
 
-_NUM = r"(\d+(?:[.,]\d+)?)"
+# A number: "1,000" and "10,000" (a comma before groups of exactly three digits) are thousands;
+# "0,5" and "2,5" are a decimal comma. Reading "1,000 mg" as 1 mg would hide a steroid pulse.
+_NUM = r"([1-9]\d{0,2}(?:,\d{3})+(?![\d.,])|\d+(?:[.,]\d+)?)"
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+")
 _UNIT = (
     r"(mg/kg|mg/m2|mg/m²|mcg/kg|micrograms?|mcg|µg|ug|mg|milligrams?|g|grams?|iu|units?|"
     r"million units|mu|ml|%)"
@@ -35,7 +38,9 @@ _UNIT = (
 _DOSE = re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|to|–)?\s*(?:{_NUM}\s*)?{_UNIT}(?![a-z])", re.I)
 _TABS = re.compile(rf"(?<![\w.]){_NUM}\s*(?:x\s*)?(tablets?|tabs?|capsules?|caps?|puffs?)", re.I)
 _EVERY = re.compile(r"\bevery\s+(\d+)\s*(hours?|hrs?|h|days?|weeks?|wks?|months?)\b", re.I)
-_QN = re.compile(r"\bq\s?(\d+)\s?(h|d|w|wk|wks|m|mo)\b", re.I)
+_QN = re.compile(
+    r"\bq\s?(\d+)\s?(hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|mos?|m)\b", re.I
+)  # q8h, q2w, "q4 weeks", "q 3 months"
 _TIMES = re.compile(
     r"\b(\d+|once|twice|three|four)\s*(?:x|times)\s*(?:a|per|/|each)?\s*(day|daily|week|wk)\b", re.I
 )
@@ -103,7 +108,7 @@ _FREQ_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(p) for p in _FREQ_PHRA
 
 def _number(text: str) -> float | None:
     """A written number ("2", "0,5"); None when it is too long to be one (400 digits -> inf)."""
-    value = float(text.replace(",", "."))
+    value = float(text.replace(",", "") if _THOUSANDS.fullmatch(text) else text.replace(",", "."))
     return value if math.isfinite(value) else None
 
 
@@ -233,6 +238,39 @@ def _dose(text: str) -> tuple[float | None, str | None]:
     return None, None
 
 
+# "20 mg mane 10 mg nocte", "5 mg am, 2.5 mg pm", "10 mg in the morning, 5 mg at lunchtime":
+# doses split over the day (UK hydrocortisone and prednisolone habits) add up to the daily dose.
+_TIME_OF_DAY = re.compile(
+    rf"(?<![\w.]){_NUM}\s*{_UNIT}\s*(?:at\s+|in\s+the\s+|each\s+|every\s+)?"
+    r"(mane|morning|am|a\.m\.|midday|noon|lunchtime|lunch|evening|pm|p\.m\.|nocte|night|bedtime)"
+    r"(?![\w])",
+    re.I,
+)
+_TIME_SLOT = {"mane": "morning", "morning": "morning", "am": "morning", "a.m.": "morning",
+              "midday": "midday", "noon": "midday", "lunchtime": "midday", "lunch": "midday",
+              "evening": "evening", "pm": "evening", "p.m.": "evening", "nocte": "night",
+              "night": "night", "bedtime": "night"}  # fmt: skip
+
+
+def _split_daily(text: str) -> tuple[float, str, str, float] | None:
+    """(first dose, unit, label, amount per day) when ``text`` gives two or more doses of one
+    unit at different times of day; None otherwise (then the usual reading applies)."""
+    found = list(_TIME_OF_DAY.finditer(text))
+    if len(found) < 2:
+        return None
+    units = {_unit_name(m.group(2)) for m in found}
+    slots = [_TIME_SLOT[m.group(3).lower()] for m in found]
+    amounts = [_number(m.group(1)) for m in found]
+    unit = units.pop() if len(units) == 1 else None
+    if unit not in MASS_OR_UNITS or "/" in unit or len(set(slots)) < len(slots):
+        return None
+    if any(a is None for a in amounts):
+        return None
+    total = sum(a for a in amounts if a is not None)
+    label = " + ".join(m.group(3).lower() for m in found)
+    return amounts[0] or 0.0, unit, label, round(total, 6)
+
+
 def _step(text: str, carry: SigStep | None = None) -> SigStep:
     taper = None
     if tm := _TAPER.search(text):
@@ -244,11 +282,18 @@ def _step(text: str, carry: SigStep | None = None) -> SigStep:
         if tm.group(6):
             taper += f" to {tm.group(6)} {_unit_name(tm.group(7))}"
         text = text[: tm.start()] + " " + text[tm.end() :]  # the taper amount is not a dose
+    dur = _duration(text)
+    if split := _split_daily(text):
+        first, split_unit, label, split_per_day = split
+        return SigStep(
+            dose=first, unit=split_unit, frequency=label, duration=dur[0] if dur else None,
+            duration_days=dur[1] if dur else None, amount_per_day=split_per_day,
+            amount_per_week=round(split_per_day * 7, 6), taper=taper,
+        )  # fmt: skip
     dose, unit = _dose(text)
     freq = _frequency(text)
     if dose is None and unit is None and carry is not None and freq is not None:
         dose, unit = carry.dose, carry.unit  # "… then every 8 weeks" keeps the dose
-    dur = _duration(text)
     per_day, per_week = _amounts(dose, unit, freq)
     return SigStep(
         dose=dose,
