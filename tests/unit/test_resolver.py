@@ -128,6 +128,7 @@ def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
      ("Keytruda 200 mg q3w", 200, 200 / 21, 200 / 3),
      ("dexamethasone 4 mg qds", 4, 16, 112), ("prednisolone 30mg OD", 30, 30, 210),
      ("infliximab 5 mg/kg every 8 weeks", 5, 5 / 56, 5 / 8),
+     ("IVIG 0.4 g/kg monthly", 0.4, 0.4 / 30.4375, 0.4 * 7 / 30.4375),
      # A strength before a tablet count is multiplied: under-reading it would under-call the
      # level (prednisone 2 x 20 mg is the IDSA 2013 high-level dose, not 20 mg).
      ("prednisone 20 mg tablets, take 2 daily", 40, 40, 280),

@@ -32,7 +32,8 @@ from immunomod.names.models import Sig, SigStep
 _NUM = r"([1-9]\d{0,2}(?:,\d{3})+(?![\d.,])|\d+(?:[.,]\d+)?)"
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:,\d{3})+")
 _UNIT = (
-    r"(mg/kg|mg/m2|mg/m²|mcg/kg|micrograms?|mcg|µg|ug|mg|milligrams?|g|grams?|iu|units?|"
+    r"(mg/kg|mg/m2|mg/m²|mcg/kg|g/kg|units/kg|micrograms?|mcg|µg|ug|mg|milligrams?|g|grams?|iu|"
+    r"units?|"
     r"million units|mu|ml|%)"
 )
 _DOSE = re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|to|–)?\s*(?:{_NUM}\s*)?{_UNIT}(?![a-z])", re.I)
@@ -58,7 +59,9 @@ _TAPER = re.compile(
     re.I,
 )
 _STEP_SPLIT = re.compile(r"\s*(?:,|;)?\s*\b(?:then|followed by|thereafter)\b\s*", re.I)
-MASS_OR_UNITS = frozenset({"mg", "g", "mcg", "units", "MU", "mg/kg", "mg/m2", "mcg/kg"})
+MASS_OR_UNITS = frozenset(
+    {"mg", "g", "mcg", "units", "MU", "mg/kg", "mg/m2", "mcg/kg", "g/kg", "units/kg"}
+)
 PERIODS = ("day", "week", "month")  # what _frequency normalises a frequency to
 _WORDNUM = {"once": 1, "twice": 2, "three": 3, "four": 4}
 _DAYS = {"h": 1 / 24, "d": 1, "w": 7, "m": 30.4375}
