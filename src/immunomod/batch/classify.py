@@ -193,7 +193,8 @@ def _usable_condition(person: str) -> str:
     return (
         f"im_error IS NULL AND {person} IS NOT NULL AND im_start IS NOT NULL "
         "AND im_context = 'current' AND im_level_rule IS NOT NULL "
-        "AND im_status IN ('unique', 'needs_review') AND coalesce(im_level, '') <> 'none'"
+        "AND im_status IN ('unique', 'needs_review', 'ambiguous') "
+        "AND coalesce(im_level, '') <> 'none'"
     )
 
 
@@ -204,7 +205,8 @@ def skipped_sql(cols: Columns, d: Any) -> str:
         "CASE WHEN im_error IS NOT NULL THEN 'bad row (see im_error)' "
         f"WHEN {person} IS NULL THEN 'no person' "
         "WHEN im_context <> 'current' THEN concat('context ', im_context) "
-        "WHEN im_status NOT IN ('unique', 'needs_review') THEN concat('drug ', im_status) END"
+        "WHEN im_status NOT IN ('unique', 'needs_review', 'ambiguous') "
+        "THEN concat('drug ', im_status) END"
     )
     return (
         f"SELECT reason, count(*) FROM (SELECT {reason} AS reason FROM classified "

@@ -20,7 +20,14 @@ from immunomod import kb
 from immunomod.names import default_resolver, resolve
 from immunomod.names.models import Match, Resolution, Sig, SigStep
 from immunomod.names.sig import _frequency
-from immunomod.rules.engine import DAYS, Med, dosing_interval_days, level_rule, steroid_factor
+from immunomod.rules.engine import (
+    DAYS,
+    Med,
+    dosing_interval_days,
+    interchangeable,
+    level_rule,
+    steroid_factor,
+)
 
 #: The lookup table's columns (after the key ``im_key``) with their SQL types. Names that start
 #: with ``im__`` are internal: used by the row-level SQL and by episodes, not written out.
@@ -97,6 +104,13 @@ def _fields(name: str, extra: str) -> tuple[Any, ...]:
                                "im__text_error": res.error}  # fmt: skip
         return tuple(row.get(c) for c in LOOKUP_COLUMNS)
     m = next((x for x in res.matches if x.immunomodulator), res.matches[0])
+    if m.status == "ambiguous" and (same := interchangeable(m)) is not None:
+        # "pred": every reading is judged alike, so the row counts as the first one (status
+        # stays 'ambiguous'; the regimen checker does the same and says so).
+        known = _named(same).matches[0]
+        m = m.model_copy(update={"ingredient": same, "immunomodulator": True,
+                                 "direction": known.direction, "class_": known.class_,
+                                 "type": known.type})  # fmt: skip
     every = ";".join(dict.fromkeys(x.ingredient for x in res.matches if x.ingredient))
     sig = m.sig
     level, rule, factor = _level(m)

@@ -165,7 +165,7 @@ def assess(
         req = request_from_cli(file, text, weight, age, vaccine, as_of, jurisdiction)
     result = run_assess(req)
     if notes:
-        result = result.model_copy(update={"input_notes": notes})
+        result = result.model_copy(update={"input_notes": [*notes, *result.input_notes]})
     if ics is not None:
         from immunomod.rules.schedule import write_ics
 

@@ -24,6 +24,7 @@ from immunomod.errors import UserError
 from immunomod.knowledge.models import LOCAL_ROUTES, DrugRecord, Quantity
 from immunomod.knowledge.normalise import name_key
 from immunomod.names import resolve
+from immunomod.names.models import Match
 from immunomod.names.sig import _frequency
 from immunomod.rules.models import (
     LEVEL_ORDER,
@@ -158,7 +159,23 @@ def dates_in_text(text: str) -> dict[str, date]:
     return out
 
 
-def _normalise(m: MedicationIn, missing: list[str]) -> list[Med]:
+def interchangeable(match: Match) -> str | None:
+    """For an ambiguous name ("pred": prednisone or prednisolone), the first candidate when
+    every candidate would be judged alike: all immunomodulators of one type, with the same
+    level rule and the same prednisone-equivalent factor. None when any reading could change
+    the answer (then the name stays unidentified and the level 'unknown')."""
+    cands = [c.ingredient for c in match.candidates]
+    if len(cands) < 2 or not all(c.immunomodulator for c in match.candidates):
+        return None
+    judged = set()
+    for iid in cands:
+        rec = kb.get(iid)
+        rule = level_rule(Med(iid, iid, rec))
+        judged.add((rec.type.id, rule.id if rule else None, steroid_factor(iid)))
+    return cands[0] if len(judged) == 1 else None
+
+
+def _normalise(m: MedicationIn, missing: list[str], notes: list[str]) -> list[Med]:
     text = m.text or m.drug or ""
     res = resolve(text)
     if res.error:
@@ -175,7 +192,16 @@ def _normalise(m: MedicationIn, missing: list[str]) -> list[Med]:
                 )
             )  # fmt: skip
             continue
-        if match.status != "unique" or match.ingredient is None:
+        status = match.status
+        if status == "ambiguous" and (same := interchangeable(match)) is not None:
+            names = " or ".join(c.ingredient for c in match.candidates)
+            notes.append(
+                f"'{match.matched_text}' may be {names}: each gives the same assessment (same "
+                f"type, level rule and prednisone-equivalent factor), so it was read as {same}; "
+                "name the ingredient to be sure"
+            )
+            match = match.model_copy(update={"ingredient": same})
+        elif status != "unique" or match.ingredient is None:
             cands = ", ".join(c.ingredient for c in match.candidates) or match.ingredient or "?"
             missing.append(
                 f"medication '{match.matched_text}' is not identified for sure "
@@ -183,11 +209,13 @@ def _normalise(m: MedicationIn, missing: list[str]) -> list[Med]:
             )
             meds.append(Med(text, None, None, status=match.status, context=match.context))
             continue
+        assert match.ingredient is not None
         rec = kb.get(match.ingredient)
         med = Med(
             input=text,
             ingredient=match.ingredient,
             record=rec,
+            status=status,
             context=match.context,
             route=match.route,
             local=match.local,
@@ -856,7 +884,8 @@ def assess(request: AssessRequest | dict[str, Any]) -> Assessment:
     """Assess a regimen (see the module docstring). Bad input raises :class:`AssessInputError`."""
     req = request if isinstance(request, AssessRequest) else AssessRequest.model_validate(request)
     missing: list[str] = []
-    meds = [med for m in req.medications for med in _normalise(m, missing)]
+    notes: list[str] = []
+    meds = [med for m in req.medications for med in _normalise(m, missing, notes)]
     active_steroids = [
         m
         for m in meds
@@ -965,4 +994,5 @@ def assess(request: AssessRequest | dict[str, Any]) -> Assessment:
         monitoring=_monitoring(meds, req, missing),
         cautions=_cautions(meds, req, pe_total),
         missing=sorted(set(missing)),
+        input_notes=list(dict.fromkeys(notes)),
     )
