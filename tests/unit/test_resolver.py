@@ -98,7 +98,8 @@ def test_systemic_forms_are_not_local() -> None:
     [("no methotrexate", "negated"), ("stopped prednisone in May", "stopped"),
      ("prednisone stopped in May", "stopped"), ("allergic to sulfasalazine", "allergy"),
      ("plan to start adalimumab", "planned"), ("previously on leflunomide", "historical"),
-     ("on methotrexate 15 mg weekly", "current")],
+     ("on methotrexate 15 mg weekly", "current"), ("patient declined methotrexate", "negated"),
+     ("he refused azathioprine", "negated")],
 )  # fmt: skip
 def test_context_of_a_mention(text: str, context: str) -> None:
     assert only(text).context == context
@@ -112,6 +113,16 @@ def test_note_with_several_drugs_gives_each_its_own_context_and_sig() -> None:
     mtx, ada = res.matches[1].sig, res.matches[2].sig
     assert mtx is not None and (mtx.dose, mtx.unit, mtx.amount_per_week) == (20, "mg", 20)
     assert ada is not None and (ada.dose, ada.amount_per_week) == (40, 20)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Was on etanercept until 2023, switched to adalimumab due to loss of response",
+     "Previously on etanercept, changed to adalimumab"],
+)  # fmt: skip
+def test_a_switch_ends_the_historical_scope(text: str) -> None:
+    contexts = {m.ingredient: m.context for m in resolve(text).matches}
+    assert contexts == {"etanercept": "historical", "adalimumab": "current"}
 
 
 def test_context_of_one_mention_does_not_leak_to_the_next() -> None:

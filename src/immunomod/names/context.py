@@ -18,7 +18,8 @@ _CLAUSE_END = re.compile(
     r"(?<!\d)\.(?!\d)|[;\n|!?]|\bbut\b|\bhowever\b|\bwhereas\b", re.I
 )  # a decimal point ("0.1%") does not end a clause
 _SCOPE_BREAK = re.compile(
-    r"\b(now|currently|on|taking|takes|started|continues|continuing|remains|and is|restarted)\b",
+    r"\b(now|currently|on|taking|takes|started|continues|continuing|remains|and is|restarted|"
+    r"switched|changed|converted)\b",
     re.I,
 )
 #: Words a pre-cue may be from its mention (NegEx uses a window of about five words).
