@@ -269,7 +269,10 @@ def prepare(
     person_column: str | None = None,
     warm: threading.Thread | None = None,
 ) -> Columns:
-    """Create the views ``src``, ``concept``, ``lookup`` and ``classified`` in ``con``.
+    """Create in ``con`` the views and small tables the row query reads: ``src`` (the input),
+    ``concept``, ``rawkeys`` (distinct raw key values), ``lookup`` (one answer per distinct
+    name and dosing text), ``rawlookup`` (the answer per raw key), ``im_values_<role>`` (each
+    distinct date and number checked once) and ``classified`` (every row with its answer).
 
     ``warm``: a thread loading the resolver (:func:`_warm_resolver`), joined before use.
     """
