@@ -37,3 +37,27 @@ def test_a_bad_budget_in_the_environment_is_refused(
     monkeypatch.setenv("IMMUNOMOD_REQUEST_TIMEOUT_S", value)
     with pytest.raises(UserError, match="IMMUNOMOD_REQUEST_TIMEOUT_S"):
         create_app(cds_auth=AuthSettings(required=False))
+
+
+def test_a_batch_past_its_budget_stops_working(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The 503 goes out at the deadline; the batch loop in the worker thread must stop there too
+    # instead of resolving the rest of the texts for an answer nobody will read.
+    import time
+
+    from immunomod.interfaces import api
+
+    calls: list[str] = []
+    real = api.resolve
+
+    def slow(text: str):  # type: ignore[no-untyped-def]
+        calls.append(text)
+        time.sleep(0.01)
+        return real(text)
+
+    monkeypatch.setattr(api, "resolve", slow)
+    client = TestClient(create_app(cds_auth=AuthSettings(required=False), request_timeout_s=0.05))
+    answer = client.post("/v1/resolve", json={"texts": [f"Humira {i}" for i in range(300)]})
+    assert answer.status_code == 503
+    at_answer = len(calls)
+    time.sleep(0.5)  # without the check the thread would resolve ~50 more texts meanwhile
+    assert len(calls) - at_answer <= 1 and len(calls) < 300

@@ -30,10 +30,12 @@ Keys are kept only as SHA-256 digests and are never logged or echoed in an error
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import hmac
 import json
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +51,26 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: When the current request's time budget runs out (time.monotonic()); None outside a request.
+#: Handlers that loop over many items call :func:`check_time` so that work whose answer the
+#: middleware has already replaced with a 503 stops instead of running on in a worker thread.
+DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "immunomod_deadline", default=None
+)
+
+
+class OutOfTime(Exception):
+    """Raised by a handler that finds its request's time budget spent (answered 503)."""
+
+
+def check_time() -> None:
+    """Raise :class:`OutOfTime` when this request has used up its time budget: never a
+    partial answer, and no more work for an answer that is already a 503."""
+    deadline = DEADLINE.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise OutOfTime
+
 
 MIB = 1024 * 1024
 DEFAULT_MAX_BODY_BYTES = 1 * MIB
@@ -227,13 +249,15 @@ class SecurityMiddleware:
                     return {"type": "http.disconnect"}
             return message
 
+        DEADLINE.set(time.monotonic() + self.settings.request_timeout_s)
         try:
             await asyncio.wait_for(
                 self.app(scope, capped_receive, exchange.send), self.settings.request_timeout_s
             )
-        except TimeoutError:
+        except (TimeoutError, OutOfTime):
             # The client gets an answer now. Work already running in a worker thread cannot
-            # be interrupted in Python; it finishes in the background and its answer is dropped.
+            # be interrupted in Python: loops that call check_time() stop at their next item,
+            # anything else finishes in the background and its answer is dropped.
             if not exchange.started:
                 await exchange.problem(
                     503, "Request took too long",
