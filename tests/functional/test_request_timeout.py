@@ -61,3 +61,27 @@ def test_a_batch_past_its_budget_stops_working(monkeypatch: pytest.MonkeyPatch) 
     at_answer = len(calls)
     time.sleep(0.5)  # without the check the thread would resolve ~50 more texts meanwhile
     assert len(calls) - at_answer <= 1 and len(calls) < 300
+
+
+def test_a_regimen_past_its_budget_stops_working(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The regimen checker checks the budget before each medication (immunomod.deadline).
+    import time
+
+    from immunomod.rules import engine
+
+    calls: list[str] = []
+    real = engine.resolve
+
+    def slow(text: str):  # type: ignore[no-untyped-def]
+        calls.append(text)
+        time.sleep(0.01)
+        return real(text)
+
+    monkeypatch.setattr(engine, "resolve", slow)
+    client = TestClient(create_app(cds_auth=AuthSettings(required=False), request_timeout_s=0.05))
+    regimen = {"as_of": "2026-11-25", "medications": [{"text": f"MTX {i} mg"} for i in range(150)]}
+    answer = client.post("/v1/assess", json=regimen)
+    assert answer.status_code == 503
+    at_answer = len(calls)
+    time.sleep(0.5)
+    assert len(calls) - at_answer <= 1 and len(calls) < 150

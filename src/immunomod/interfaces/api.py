@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 from immunomod import __version__, kb
+from immunomod.deadline import check_time
 from immunomod.errors import (
     ImmunomodError,
     UnknownConditionError,
@@ -38,7 +39,6 @@ from immunomod.interfaces.security import (
     SWAGGER_CDN,
     SecurityMiddleware,
     SecuritySettings,
-    check_time,
     declare_api_key,
 )
 from immunomod.names import resolve

@@ -30,7 +30,6 @@ Keys are kept only as SHA-256 digests and are never logged or echoed in an error
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import hashlib
 import hmac
 import json
@@ -41,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from immunomod.deadline import DEADLINE, OutOfTime
 from immunomod.errors import UserError
 
 if TYPE_CHECKING:
@@ -51,26 +51,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-#: When the current request's time budget runs out (time.monotonic()); None outside a request.
-#: Handlers that loop over many items call :func:`check_time` so that work whose answer the
-#: middleware has already replaced with a 503 stops instead of running on in a worker thread.
-DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "immunomod_deadline", default=None
-)
-
-
-class OutOfTime(Exception):
-    """Raised by a handler that finds its request's time budget spent (answered 503)."""
-
-
-def check_time() -> None:
-    """Raise :class:`OutOfTime` when this request has used up its time budget: never a
-    partial answer, and no more work for an answer that is already a 503."""
-    deadline = DEADLINE.get()
-    if deadline is not None and time.monotonic() > deadline:
-        raise OutOfTime
-
 
 MIB = 1024 * 1024
 DEFAULT_MAX_BODY_BYTES = 1 * MIB

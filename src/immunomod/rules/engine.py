@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from immunomod import kb
+from immunomod.deadline import check_time
 from immunomod.errors import UserError
 from immunomod.knowledge.models import LOCAL_ROUTES, DrugRecord, Quantity
 from immunomod.knowledge.normalise import name_key
@@ -885,7 +886,10 @@ def assess(request: AssessRequest | dict[str, Any]) -> Assessment:
     req = request if isinstance(request, AssessRequest) else AssessRequest.model_validate(request)
     missing: list[str] = []
     notes: list[str] = []
-    meds = [med for m in req.medications for med in _normalise(m, missing, notes)]
+    meds = []
+    for m in req.medications:
+        check_time()  # a request past its time budget stops here (see immunomod.deadline)
+        meds.extend(_normalise(m, missing, notes))
     active_steroids = [
         m
         for m in meds
