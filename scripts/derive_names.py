@@ -30,7 +30,8 @@ For each ingredient the script writes a partial record (the ``DerivedNames`` mod
   DrugBank entry or a synonym shared with another DrugBank entry. Codes are capitals and digits
   (``D2E7``, ``CP-690550``, ``ABP 206``).
 * ``brands`` (``originator: true``): US brands from Purple Book 351(a) rows and Drugs@FDA NDA/BLA
-  products. Skipped: ANDA generics and products whose application has no Applications row;
+  products, and ANDA products sold under a brand of their own (branded generics such as Gengraf,
+  ``originator: false``). Skipped: products whose application has no Applications row;
   products named after the ingredient (``METHOTREXATE SODIUM``, ``Methotrexate LPF``);
   combinations (a co-formulated hyaluronidase is ignored, so Rituxan Hycela is a rituximab
   brand; a combination matches only an ingredient that is itself that combination); suffixed
@@ -453,6 +454,7 @@ class BrandObs:
     source: str
     discontinued: bool
     routes: tuple[str, ...] = ()
+    originator: bool = True  # False: a branded generic (Drugs@FDA ANDA)
 
 
 def merge_brands(observations: Iterable[BrandObs]) -> list[dict[str, Any]]:
@@ -486,7 +488,7 @@ def merge_brands(observations: Iterable[BrandObs]) -> list[dict[str, Any]]:
         rec: dict[str, Any] = {
             "name": name,
             "markets": sorted(disc_by_market),
-            "originator": True,
+            "originator": any(o.originator for o in obs),
             "discontinued": bool(disc_by_market) and all(disc_by_market.values()),
             "routes": sorted(routes),
             "sources": sorted({o.source for o in obs}),
@@ -788,8 +790,9 @@ def drugsatfda_brands(
     out: dict[str, list[BrandObs]] = defaultdict(list)
     for p in products:
         appl, prod = p["ApplNo"].strip(), p["ProductNo"].strip()
-        if appl_type.get(appl) not in {"NDA", "BLA"}:
-            continue  # ANDA generics, and the few applications with no Applications row
+        kind = appl_type.get(appl)
+        if kind not in {"NDA", "BLA", "ANDA"}:
+            continue  # the few applications with no Applications row
         st = status.get((appl, prod), "")
         if st in tent_ids:
             continue
@@ -805,8 +808,14 @@ def drugsatfda_brands(
         name = clean_brand(p.get("DrugName") or "", strip_salt_words=True)
         if not name or is_generic_name(name, matcher.generic_keys(iid) | {base_key(generic)}):
             continue
+        if kind == "ANDA" and sum(ch.isalpha() for ch in name) < 4:
+            continue  # "HC", "HC #1", "S.A.S.-500": too short to read as a name in free text
         routes = tuple(form_routes(p.get("Form") or ""))
-        out[iid].append(BrandObs(title_case(name), "US", SRC_DAF, st in disc_ids, routes))
+        # An ANDA product under its own name (Gengraf, Azasan, Neosar) is a branded generic:
+        # records name it, so it is a name of the ingredient, marked originator: false.
+        out[iid].append(
+            BrandObs(title_case(name), "US", SRC_DAF, st in disc_ids, routes, kind != "ANDA")
+        )
     return out
 
 

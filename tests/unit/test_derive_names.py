@@ -198,7 +198,9 @@ def test_purple_book_hyaluronidase_coformulation_is_a_brand_of_the_antibody(
 # --- Drugs@FDA ------------------------------------------------------------------------------
 
 
-def test_drugsatfda_skips_anda_generic_names_and_combinations(matcher: Any) -> None:
+def test_drugsatfda_keeps_branded_generics_skips_generic_names_and_combinations(
+    matcher: Any,
+) -> None:
     products = [
         product("050715", "001", "NEORAL", "CYCLOSPORINE", "CAPSULE;ORAL"),
         product("050790", "001", "RESTASIS", "CYCLOSPORINE", "EMULSION;OPHTHALMIC"),
@@ -224,8 +226,12 @@ def test_drugsatfda_skips_anda_generic_names_and_combinations(matcher: Any) -> N
     ]
     out = dn.drugsatfda_brands(products, applications, marketing, matcher)
     assert sorted(out) == ["ciclosporin", "methotrexate"]
-    got = {(b.name, b.discontinued, b.routes) for b in out["ciclosporin"]}
-    assert got == {("Neoral", False, ("oral",)), ("Restasis", True, ("ophthalmic",))}
+    got = {(b.name, b.discontinued, b.routes, b.originator) for b in out["ciclosporin"]}
+    assert got == {
+        ("Neoral", False, ("oral",), True),
+        ("Restasis", True, ("ophthalmic",), True),
+        ("Gengraf", False, ("oral",), False),  # an ANDA under its own brand name
+    }
     assert [b.name for b in out["methotrexate"]] == ["Xatmep"]
     assert all(b.source == "fda-drugsatfda" and b.market == "US" for b in out["ciclosporin"])
 
