@@ -7,7 +7,6 @@ Spark needs Java 17+; `make test` installs it when missing.
 
 from __future__ import annotations
 
-import csv
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +24,6 @@ pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="Spark need
 CASES = yaml.safe_load((Path(__file__).parents[1] / "spec" / "episode_cases.yaml").read_text())[
     "cases"
 ]
-HEADER = ["drug_exposure_id", "person_id", "drug_concept_id", "drug_source_value",
-          "drug_exposure_start_date", "drug_exposure_end_date", "days_supply", "quantity",
-          "sig", "route_source_value"]  # fmt: skip
 EXTRA = [
     # concept ids (name from the concept table), bad rows of every kind, unknown names
     ["p-extra", "111", "", "2024-01-01", "", "28", "112", "", ""],
@@ -43,21 +39,12 @@ EXTRA = [
 
 
 @pytest.fixture(scope="module")
-def tables(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+def tables(
+    tmp_path_factory: pytest.TempPathFactory, write_exposures: Any
+) -> Iterator[tuple[Path, Path]]:
     tmp = tmp_path_factory.mktemp("spark")
     table, concepts = tmp / "drug_exposure.csv", tmp / "concept.csv"
-    with table.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(HEADER)
-        n = 0
-        for case in CASES:
-            for r in case["rows"]:
-                n += 1
-                w.writerow([n, case["id"], 0, r["drug"], r["start"], r.get("end", ""),
-                            r.get("days", ""), r.get("qty", ""), r.get("sig", ""), ""])  # fmt: skip
-        for row in EXTRA:
-            n += 1
-            w.writerow([n, *row])
+    write_exposures(table, CASES, EXTRA)
     concepts.write_text(
         "concept_id,concept_name\n111,predniSONE 5 MG Oral Tablet\n"
         "222,methotrexate 2.5 MG Oral Tablet\n222,methotrexate 2.5 MG Oral Tablet [dup]\n"

@@ -3,6 +3,9 @@ the security headers; quick requests are untouched. (Limit: IMMUNOMOD_REQUEST_TI
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -39,49 +42,42 @@ def test_a_bad_budget_in_the_environment_is_refused(
         create_app(cds_auth=AuthSettings(required=False))
 
 
-def test_a_batch_past_its_budget_stops_working(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The 503 goes out at the deadline; the batch loop in the worker thread must stop there too
-    # instead of resolving the rest of the texts for an answer nobody will read.
-    import time
-
-    from immunomod.interfaces import api
-
+def _stops_at_its_budget(
+    monkeypatch: pytest.MonkeyPatch, module: Any, path: str, body: dict[str, Any], items: int
+) -> None:
+    """POST ``body`` with a 0.05 s budget while ``module.resolve`` takes 10 ms a call: the
+    answer is 503, and the worker thread makes at most one more call afterwards (without the
+    deadline check it would go on through all ``items``)."""
     calls: list[str] = []
-    real = api.resolve
+    real = module.resolve
 
     def slow(text: str):  # type: ignore[no-untyped-def]
         calls.append(text)
         time.sleep(0.01)
         return real(text)
 
-    monkeypatch.setattr(api, "resolve", slow)
+    monkeypatch.setattr(module, "resolve", slow)
     client = TestClient(create_app(cds_auth=AuthSettings(required=False), request_timeout_s=0.05))
-    answer = client.post("/v1/resolve", json={"texts": [f"Humira {i}" for i in range(300)]})
+    answer = client.post(path, json=body)
     assert answer.status_code == 503
     at_answer = len(calls)
-    time.sleep(0.5)  # without the check the thread would resolve ~50 more texts meanwhile
-    assert len(calls) - at_answer <= 1 and len(calls) < 300
+    time.sleep(0.5)  # without the check the thread would make ~50 more calls meanwhile
+    assert len(calls) - at_answer <= 1 and len(calls) < items
+
+
+def test_a_batch_past_its_budget_stops_working(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The 503 goes out at the deadline; the batch loop in the worker thread must stop there too
+    # instead of resolving the rest of the texts for an answer nobody will read.
+    from immunomod.interfaces import api
+
+    texts = [f"Humira {i}" for i in range(300)]
+    _stops_at_its_budget(monkeypatch, api, "/v1/resolve", {"texts": texts}, len(texts))
 
 
 def test_a_regimen_past_its_budget_stops_working(monkeypatch: pytest.MonkeyPatch) -> None:
     # The regimen checker checks the budget before each medication (immunomod.deadline).
-    import time
-
     from immunomod.rules import engine
 
-    calls: list[str] = []
-    real = engine.resolve
-
-    def slow(text: str):  # type: ignore[no-untyped-def]
-        calls.append(text)
-        time.sleep(0.01)
-        return real(text)
-
-    monkeypatch.setattr(engine, "resolve", slow)
-    client = TestClient(create_app(cds_auth=AuthSettings(required=False), request_timeout_s=0.05))
-    regimen = {"as_of": "2026-11-25", "medications": [{"text": f"MTX {i} mg"} for i in range(150)]}
-    answer = client.post("/v1/assess", json=regimen)
-    assert answer.status_code == 503
-    at_answer = len(calls)
-    time.sleep(0.5)
-    assert len(calls) - at_answer <= 1 and len(calls) < 150
+    meds = [{"text": f"MTX {i} mg"} for i in range(150)]
+    regimen = {"as_of": "2026-11-25", "medications": meds}
+    _stops_at_its_budget(monkeypatch, engine, "/v1/assess", regimen, len(meds))

@@ -7,7 +7,6 @@ tests/functional/test_batch_spark.py.
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,30 +19,17 @@ from immunomod.batch.classify import episodes
 from immunomod.rules.engine import pack
 
 CASES = yaml.safe_load((Path(__file__).parent / "episode_cases.yaml").read_text())["cases"]
-HEADER = ["drug_exposure_id", "person_id", "drug_source_value", "drug_exposure_start_date",
-          "drug_exposure_end_date", "days_supply", "quantity", "sig"]  # fmt: skip
-
-
-def write_cases(path: Path, cases: list[dict[str, Any]]) -> None:
-    """One CSV with every case's rows, person_id = case id."""
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(HEADER)
-        n = 0
-        for case in cases:
-            for row in case["rows"]:
-                n += 1
-                extra = [row.get(k, "") for k in ("end", "days", "qty", "sig")]
-                w.writerow([n, case["id"], row["drug"], row["start"], *extra])
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[Any, ...]]]:
+def results(
+    tmp_path_factory: pytest.TempPathFactory, write_exposures: Any
+) -> dict[str, list[tuple[Any, ...]]]:
     tmp = tmp_path_factory.mktemp("episodes")
     got: dict[str, list[tuple[Any, ...]]] = {c["id"]: [] for c in CASES}
     for grace in sorted({c.get("grace", 30) for c in CASES}):
         table = tmp / f"cases_{grace}.csv"
-        write_cases(table, [c for c in CASES if c.get("grace", 30) == grace])
+        write_exposures(table, [c for c in CASES if c.get("grace", 30) == grace])
         out = tmp / f"episodes_{grace}.parquet"
         episodes(table, out, grace_days=grace)
         rows = duckdb.connect().execute(
