@@ -90,21 +90,14 @@ def floor(src: Path, out: Path, concepts: Path, tmp: Path) -> dict[str, Any]:
     return job(f"""
         import json, time, duckdb
         from immunomod.batch.classify import prepare
-        from immunomod.batch.lookup import LOOKUP_COLUMNS
-        from immunomod.batch.query import DUCKDB, distinct_keys_sql, key_sql
+        from immunomod.batch.query import DUCKDB, PAIRS_SQL, key_sql
         from pathlib import Path
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")
         cols = prepare(con, Path({str(src)!r}), {str(concepts)!r}, None)
-        # The complete answer for every distinct (name, dosing text): the lookup table holds
-        # one row per name for names that read no dosing text (see classify._resolve_chunk).
-        full = ", ".join(f"CASE WHEN l.im_key IS NOT NULL THEN l.{{c}} ELSE l0.{{c}} END AS {{c}}"
-                         for c in LOOKUP_COLUMNS)
-        con.execute(f"COPY (SELECT p.im_key, p.im_extra, {{full}} FROM "
-                    f"({{distinct_keys_sql(cols, DUCKDB)}}) p LEFT JOIN lookup l ON "
-                    "p.im_key = l.im_key AND p.im_extra = l.im_extra LEFT JOIN lookup l0 ON "
-                    "p.im_key = l0.im_key AND l0.im_extra = '') "
-                    "TO '{lookup}' (FORMAT parquet)")
+        # The complete answer for every distinct (name, dosing text) (the lookup table holds
+        # one row per name for names that read no dosing text: see classify._resolve_chunk).
+        con.execute(f"COPY ({{PAIRS_SQL}}) TO '{lookup}' (FORMAT parquet)")
         frm, name, extra, _ = key_sql(cols, DUCKDB)
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")

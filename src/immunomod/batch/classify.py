@@ -33,6 +33,7 @@ from immunomod.batch.lookup import LOOKUP_COLUMNS, fields, reads_dosing
 from immunomod.batch.query import (
     DUCKDB,
     ERROR_KINDS,
+    PAIRS_SQL,
     Columns,
     classified_sql,
     concept_view_sql,
@@ -89,8 +90,9 @@ def classify(
     con = connect()
     cols = prepare(con, Path(input_path), concepts, text_column, progress, warm=_warm_resolver())
     _copy(con, output_sql(cols, DUCKDB), out)
-    pairs = con.execute(f"SELECT count(*) FROM ({distinct_keys_sql(cols, DUCKDB)})").fetchone()
-    return classify_stats(out, distinct=pairs)
+    return classify_stats(
+        out, distinct=con.execute(f"SELECT count(*) FROM ({PAIRS_SQL})").fetchone()
+    )
 
 
 def episodes(

@@ -107,10 +107,10 @@ def _fields(name: str, extra: str) -> tuple[Any, ...]:
     if m.status == "ambiguous" and (same := interchangeable(m)) is not None:
         # "pred": every reading is judged alike, so the row counts as the first one (status
         # stays 'ambiguous'; the regimen checker does the same and says so).
-        known = _named(same).matches[0]
+        info = default_resolver().vocab.info[same]
         m = m.model_copy(update={"ingredient": same, "immunomodulator": True,
-                                 "direction": known.direction, "class_": known.class_,
-                                 "type": known.type})  # fmt: skip
+                                 "direction": info.direction, "class_": info.class_id,
+                                 "type": info.type_id})  # fmt: skip
     every = ";".join(dict.fromkeys(x.ingredient for x in res.matches if x.ingredient))
     sig = m.sig
     level, rule, factor = _level(m)

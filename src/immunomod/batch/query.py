@@ -212,7 +212,8 @@ def distinct_keys_sql(cols: Columns, d: Dialect) -> str:
 
 def raw_lookup_sql(cols: Columns, d: Dialect) -> str:
     """``rawkeys`` with the answer for each (the view ``rawlookup``): rows join it on their
-    raw key values, so the name, dosing text and concept name are never rebuilt per row."""
+    raw key values, so the name, dosing text and concept name are never rebuilt per row. It
+    also holds the complete answer for every distinct (name, dosing text): :data:`PAIRS_SQL`."""
     frm, name, extra, source = key_sql(cols, d, "rawkeys")
     # A pair's own row, else the name's row with dosing text '' (the answer for a name that
     # reads no dosing: see classify._resolve_chunk).
@@ -220,7 +221,8 @@ def raw_lookup_sql(cols: Columns, d: Dialect) -> str:
         f"CASE WHEN l.im_key IS NOT NULL THEN l.{c} ELSE l0.{c} END AS {c}" for c in LOOKUP_COLUMNS
     )
     return (
-        f"SELECT s.*, {name} AS im_key, {source} AS im_text_source, {lookup} FROM {frm} "
+        f"SELECT s.*, {name} AS im_key, {extra} AS im_extra, {source} AS im_text_source, "
+        f"{lookup} FROM {frm} "
         f"LEFT JOIN lookup l ON {name} = l.im_key AND {extra} = l.im_extra "
         f"LEFT JOIN lookup l0 ON {name} = l0.im_key AND l0.im_extra = ''"
     )
@@ -267,6 +269,13 @@ def value_table_sql(cols: Columns, d: Dialect, role: str) -> str:
         f"SELECT im_raw, v AS im_v, {bad} AS im_bad FROM (SELECT im_raw, {value} AS v FROM "
         f"(SELECT DISTINCT {col} AS im_raw FROM src) raws) typed"
     )
+
+
+#: Each distinct (name, dosing text) with its complete answer, read from ``rawlookup``.
+PAIRS_SQL = (
+    "SELECT DISTINCT im_key, im_extra, " + ", ".join(LOOKUP_COLUMNS)
+    + " FROM rawlookup WHERE im_key IS NOT NULL"
+)  # fmt: skip
 
 
 def classified_sql(cols: Columns, d: Dialect) -> str:
@@ -364,7 +373,8 @@ def output_sql(cols: Columns, d: Dialect) -> str:
 
 
 __all__ = [
-    "DUCKDB", "ERROR_KINDS", "OUTPUT_COLUMNS", "ROW_COLUMNS", "SPARK", "Columns", "Dialect",
+    "DUCKDB", "ERROR_KINDS", "OUTPUT_COLUMNS", "PAIRS_SQL", "ROW_COLUMNS", "SPARK", "Columns",
+    "Dialect",
     "classified_sql", "concept_view_sql", "distinct_keys_sql", "key_columns", "output_sql",
     "raw_keys_sql", "raw_lookup_sql", "value_columns", "value_table_sql",
 ]  # fmt: skip
