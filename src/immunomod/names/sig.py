@@ -263,15 +263,14 @@ def _split_daily(text: str) -> tuple[float, str, str, float] | None:
         return None
     units = {_unit_name(m.group(2)) for m in found}
     slots = [_TIME_SLOT[m.group(3).lower()] for m in found]
-    amounts = [_number(m.group(1)) for m in found]
+    amounts = [a for m in found if (a := _number(m.group(1))) is not None]
     unit = units.pop() if len(units) == 1 else None
     if unit not in MASS_OR_UNITS or "/" in unit or len(set(slots)) < len(slots):
         return None
-    if any(a is None for a in amounts):
+    if len(amounts) < len(found):  # a number too long to be a dose: no guess
         return None
-    total = sum(a for a in amounts if a is not None)
     label = " + ".join(m.group(3).lower() for m in found)
-    return amounts[0] or 0.0, unit, label, round(total, 6)
+    return amounts[0], unit, label, round(sum(amounts), 6)
 
 
 def _step(text: str, carry: SigStep | None = None) -> SigStep:
