@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import json
 import platform
+import random
 import re
 import subprocess
 import sys
@@ -34,14 +35,19 @@ def rows() -> list[dict[str, str]]:
 
 
 def notes(data: list[dict[str, str]], size: int = 600) -> list[tuple[str, set[str]]]:
-    pool = [r for r in data if r["category"] in {"free_text", "product_string", "negative"}]
+    """Note-length texts, each different: three passes over the rows, each in its own seeded
+    order (repeated texts would flatter anything cached by text, on either side)."""
+    rows = [r for r in data if r["category"] in {"free_text", "product_string", "negative"}]
     out, text, want = [], "", set()
-    for r in pool * 3:
-        text += r["text"] + ". "
-        want |= {x for x in r["expected"].split(";") if x}
-        if len(text) >= size:
-            out.append((text, want))
-            text, want = "", set()
+    for seed in range(3):
+        pool = rows[:]
+        random.Random(seed).shuffle(pool)
+        for r in pool:
+            text += r["text"] + ". "
+            want |= {x for x in r["expected"].split(";") if x}
+            if len(text) >= size:
+                out.append((text, want))
+                text, want = "", set()
     return out
 
 

@@ -59,6 +59,7 @@ CREATE TABLE combinations (key TEXT PRIMARY KEY, name TEXT NOT NULL, ingredients
 CREATE TABLE brand_routes (key TEXT NOT NULL, ingredient_id TEXT NOT NULL, routes TEXT NOT NULL);
 CREATE TABLE other_names (key TEXT PRIMARY KEY, name TEXT NOT NULL, drugbank_id TEXT NOT NULL,
                           compact TEXT NOT NULL, category TEXT NOT NULL);
+CREATE TABLE fuzzy_guard (key TEXT NOT NULL, other_key TEXT NOT NULL);
 CREATE VIRTUAL TABLE names_fts USING fts5(name, ingredient_id UNINDEXED,
                                           tokenize = 'unicode61 remove_diacritics 2');
 """
@@ -141,6 +142,42 @@ def read_other_drugs(root: Path) -> list[tuple[str, str, str, str]]:
             if key:
                 out[key] = (key, row["canonical"], "curated", "")
     return [out[k] for k in sorted(out)]
+
+
+#: Largest Damerau-Levenshtein distance between a name and an other-drug name that the
+#: resolver's guard can ever need (see :func:`guard_neighbours`).
+GUARD_RADIUS = 4
+
+
+def guard_neighbours(keys: set[str], other_keys: list[str]) -> list[tuple[str, str]]:
+    """(name key, other-drug key) pairs within :data:`GUARD_RADIUS` edits, for the resolver.
+
+    The resolver accepts a misspelt word ``q`` as immunomodulator name ``k`` at distance
+    ``d <= 2`` only when no ordinary drug name ``o`` is as close (metformin is not
+    methotrexate). Scanning all 31,000 other names for each misspelt word cost ~1 ms; instead
+    every such ``o`` is listed here beside ``k``: Damerau-Levenshtein distance is a metric, so
+    ``DL(k, o) <= DL(k, q) + DL(q, o) <= 2 * d <= 4`` (the resolver's OSA distance is never
+    below DL). Listed in the order the resolver's own scan used to meet them (by length, then
+    alphabetically), so a tie resolves to the same name. Only keys the resolver may fuzz
+    (5 characters or more, not a number) are listed. A full build spends ~12 s here.
+    """
+    from rapidfuzz import process
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    by_len: dict[int, list[str]] = {}
+    for o in sorted(other_keys, key=lambda o: (len(o), o)):
+        by_len.setdefault(len(o), []).append(o)
+    out: list[tuple[str, str]] = []
+    for k in sorted(keys):
+        if len(k) < 5 or k.isdigit():
+            continue
+        n, r = len(k), GUARD_RADIUS
+        pool = [o for d in range(n - r, n + r + 1) for o in by_len.get(d, [])]
+        near = process.extract(
+            k, pool, scorer=DamerauLevenshtein.distance, score_cutoff=r, limit=None
+        )
+        out.extend((k, o) for o in sorted((o for o, _, _ in near), key=lambda o: (len(o), o)))
+    return out
 
 
 def _taxonomy_json(tax: Taxonomy, cid: str) -> str:
@@ -269,6 +306,10 @@ def compile_tree(tree: SourceTree, db_path: Path, pack: Any = None) -> dict[str,
             sorted({(n, i) for _, n, _, i in rows}),
         )
         stats["names"] = con.execute("SELECT count(*) FROM names").fetchone()[0]
+        con.executemany(
+            "INSERT INTO fuzzy_guard VALUES (?, ?)",
+            guard_neighbours({r[0] for r in rows}, [o[0] for o in others]),
+        )
         con.executemany(
             "INSERT INTO meta VALUES (?, ?)",
             [("stats", canonical(stats)), ("content_hash", stats["content_hash"])],

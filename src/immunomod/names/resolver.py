@@ -30,6 +30,7 @@ from rapidfuzz.distance import OSA
 
 from immunomod.knowledge.normalise import name_key
 from immunomod.names.context import clause_bounds, mention_context
+from immunomod.names.fuzzy import DeleteIndex
 from immunomod.names.lexicon import LEXICON
 from immunomod.names.models import Candidate, Match, Resolution
 from immunomod.names.sig import has_dosing, parse_sig
@@ -100,11 +101,9 @@ class Resolver:
             if n > self._span_from.get(first, 1):
                 self._span_from[first] = min(n, self.vocab.max_words)
         self._pools: dict[int, dict[tuple[int, int], list[str]]] = {}
-        self._single_by_len: dict[int, list[str]] = {}
+        # single-word names by their deletions, for misspellings (~40 ms to build)
+        self._single_words = DeleteIndex(k for k in self.vocab.fuzzy_keys if " " not in k)
         self._other_by_len: dict[int, list[str]] = {}
-        for key in self.vocab.fuzzy_keys:
-            if " " not in key:
-                self._single_by_len.setdefault(len(key), []).append(key)
         for key in self.vocab.other:
             self._other_by_len.setdefault(len(key), []).append(key)
         for key in self.vocab.fuzzy_keys:
@@ -244,16 +243,18 @@ class Resolver:
         limit = edit_limit(norm)
         if limit == 0:
             return None
-        pool = (
-            keys if keys is not None else self._near_length(self._single_by_len, len(norm), limit)
-        )
-        hits = process.extract(norm, pool, scorer=OSA.distance, score_cutoff=limit, limit=8)
+        if keys is None:
+            near = self._single_words.near(norm, limit)
+        else:  # runs of 2 or 3 words: a few hundred names, compared one by one
+            near = [(k, d) for k, d, _ in process.extract(
+                norm, keys, scorer=OSA.distance, score_cutoff=limit, limit=8
+            )]  # fmt: skip
         # Typos rarely hit the first letter; sound-alikes (c/k, ph/f) are found below.
-        hits = [h for h in hits if _same_start(h[0], norm)]
+        hits = [h for h in near if _same_start(h[0], norm)]
         method = "fuzzy"
         if not hits:
             sound_hits = self._sound_keys.get(_sound(norm), [])
-            hits = [(k, OSA.distance(norm, k), 0) for k in sound_hits]
+            hits = [(k, OSA.distance(norm, k)) for k in sound_hits]
             hits = [h for h in hits if h[1] <= limit + 1]
             method = "phonetic"
         raw = text[start:end]
@@ -270,15 +271,14 @@ class Resolver:
         score = round(1 - best / max(len(norm), 1), 3)
         # An ordinary drug closer than any immunomodulator wins ("metformin" is not
         # methotrexate); one just as close makes the answer ambiguous, never a guess.
-        other_pool = self._near_length(self._other_by_len, len(norm), best)
-        other_hit = process.extractOne(norm, other_pool, scorer=OSA.distance, score_cutoff=best)
+        other_hit = self._closest_other(norm, best, next(k for k, d in hits if d == best))
         if other_hit is not None and other_hit[1] < best:
             key = other_hit[0]
             return self._other(
                 v.other[key], raw, start, end, score, "fuzzy", v.other_category.get(key)
             )
         ids: list[str] = []
-        for key, dist, _ in hits:
+        for key, dist in hits:
             if dist == best:
                 for iid in v.immuno[key]:
                     if iid not in ids:
@@ -289,6 +289,24 @@ class Resolver:
             m = self._ambiguous(tuple(ids), raw, start, end, score)
             return m.model_copy(update={"method": method})
         return self._match(ids[0], raw, start, end, score, "needs_review", method, None)
+
+    def _closest_other(self, norm: str, best: int, hit: str) -> tuple[str, int] | None:
+        """The first other-drug name nearest ``norm`` and no farther than ``best`` edits, or
+        None. ``hit`` is an immunomodulator name ``best`` edits from ``norm``: every such
+        other name lies within 2 * best edits of it, and the compiler listed those
+        (:func:`immunomod.knowledge.compiler.guard_neighbours`), so a few dozen are compared
+        instead of ~12,000."""
+        listed = self.vocab.guard.get(hit) if best <= 2 else None
+        if listed is None:  # sound-alikes may be 3 edits away; hand-made vocabularies
+            pool = self._near_length(self._other_by_len, len(norm), best)
+            found = process.extractOne(norm, pool, scorer=OSA.distance, score_cutoff=best)
+            return (found[0], found[1]) if found is not None else None
+        closest: tuple[str, int] | None = None
+        for other in listed:  # ordered as the full scan meets them: ties end the same way
+            dist = OSA.distance(norm, other, score_cutoff=best)
+            if dist <= best and (closest is None or dist < closest[1]):
+                closest = (other, dist)
+        return closest
 
     # --- building matches ----------------------------------------------------------------
 

@@ -46,6 +46,9 @@ class Vocabulary:
     combinations: dict[str, tuple[str, ...]]  # product key -> ingredient ids
     max_words: int
     fuzzy_keys: list[str] = field(default_factory=list)  # immunomodulator keys worth fuzzing
+    # fuzzy key -> other-drug keys within 4 edits (compiler.guard_neighbours); a key missing
+    # here was not listed (a hand-made vocabulary): the resolver then scans every other name
+    guard: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_store(cls, store: Store) -> Vocabulary:
@@ -89,6 +92,10 @@ class Vocabulary:
             for k, ids in con.execute("SELECT key, ingredients FROM combinations")
         }
         keys = list(immuno) + list(other) + list(combos)
+        fuzzy_keys = sorted(k for k in immuno if len(k) >= 5 and not k.isdigit())
+        near: dict[str, list[str]] = {k: [] for k in fuzzy_keys}
+        for k, o in con.execute("SELECT key, other_key FROM fuzzy_guard ORDER BY rowid"):
+            near.setdefault(k, []).append(o)
         return cls(
             immuno={k: tuple(v) for k, v in immuno.items()},
             kinds=kinds,
@@ -101,7 +108,8 @@ class Vocabulary:
             brand_routes=routes,
             combinations=combos,
             max_words=min(8, max(len(k.split()) for k in keys) if keys else 1),
-            fuzzy_keys=sorted(k for k in immuno if len(k) >= 5 and not k.isdigit()),
+            fuzzy_keys=fuzzy_keys,
+            guard={k: tuple(v) for k, v in near.items()},
         )
 
 
