@@ -124,7 +124,8 @@ def count_facts(tree: SourceTree) -> tuple[int, int]:
 
 def read_other_drugs(root: Path) -> list[tuple[str, str, str, str]]:
     """(key, name, DrugBank id, category) of non-immunomodulator drugs
-    (``derived/other_drugs.tsv``; category: cytotoxic-chemotherapy, other-antineoplastic or "")."""
+    (``derived/other_drugs.tsv``; category: cytotoxic-chemotherapy, other-antineoplastic or "";
+    a brand's name is its substances', "Eliquis" -> "Apixaban")."""
     path = root / "derived" / "other_drugs.tsv"
     if not path.exists():
         return []
@@ -133,7 +134,8 @@ def read_other_drugs(root: Path) -> list[tuple[str, str, str, str]]:
     for row in csv.DictReader(lines, delimiter="\t"):
         key = name_key(row["name"])
         if key:
-            out.setdefault(key, (key, row["name"], row["drugbank_id"], row.get("category") or ""))
+            name = row.get("canonical") or row["name"]  # a brand is named as its substances
+            out.setdefault(key, (key, name, row["drugbank_id"], row.get("category") or ""))
     extra = root / "other_drugs_extra.tsv"
     if extra.exists():  # curated brands and combination names DrugBank lacks
         rows = [ln for ln in extra.read_text(encoding="utf-8").splitlines() if ln[:1] != "#"]
