@@ -82,6 +82,28 @@ def peer_factory():  # type: ignore[no-untyped-def]
     return peer
 
 
+def floor_factory():  # type: ignore[no-untyped-def]
+    """The least any resolver written in Python must do per text: split it into words and
+    look each up in a dict of every known name (no misspellings, multi-word names, context,
+    sigs or result objects). Its rate bounds what Python-level code can reach."""
+    from immunomod.names.vocabulary import vocabulary
+
+    v = vocabulary()
+    names = dict.fromkeys([*v.immuno, *v.other], True)
+
+    def floor(text: str) -> set[str]:
+        return {w for w in _WORDS.findall(text.lower()) if w in names}
+
+    return floor
+
+
+def best_of(n: int, fn, items):  # type: ignore[no-untyped-def]
+    """Fastest of ``n`` runs: for code with no cache by text (the peer, the floor), this
+    only removes the machine's noise. immunomod runs once: its caches by text would make a
+    second pass over the same texts look faster than it is."""
+    return min((run(fn, items) for _ in range(n)), key=lambda r: r["seconds"])
+
+
 def run(fn, items: list[tuple[str, set[str]]]) -> dict[str, float]:  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     tp = fn_ = 0
@@ -115,29 +137,35 @@ def main() -> None:
     note_items = notes(data)
     profile = load_profile()
     peer = peer_factory()
+    floor = floor_factory()
     ours("warm up")
     peer("warm up")
     result = {
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "immunomod": {"single": run(ours, singles), "notes": run(ours, note_items)} | profile,
         "drug_named_entity_recognition": {
-            "single": run(peer, singles),
-            "notes": run(peer, note_items),
+            "single": best_of(3, peer, singles),
+            "notes": best_of(3, peer, note_items),
+        },
+        "python_floor": {
+            "single": best_of(3, floor, singles),
+            "notes": best_of(3, floor, note_items),
         },
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    a, b = result["immunomod"], result["drug_named_entity_recognition"]
-    print("| measure | immunomod | drug-named-entity-recognition |\n|---|---:|---:|")
+    a, b, f = (result[k] for k in ("immunomod", "drug_named_entity_recognition", "python_floor"))
+    print("| measure | immunomod | drug-named-entity-recognition | Python floor |")
+    print("|---|---:|---:|---:|")
     for kind in ("single", "notes"):
         print(
             f"| {kind} texts/s ({a[kind]['texts']} texts) | {a[kind]['per_second']:,.0f} "
-            f"| {b[kind]['per_second']:,.0f} |"
+            f"| {b[kind]['per_second']:,.0f} | {f[kind]['per_second']:,.0f} |"
         )
-        recalls = f"{a[kind]['recall']:.3f} | {b[kind]['recall']:.3f}"
+        recalls = f"{a[kind]['recall']:.3f} | {b[kind]['recall']:.3f} | (names, not ids)"
         print(f"| {kind} recall (immunomodulators) | {recalls} |")
-    print(f"| load time | {a['load_seconds']} s | |")
-    print(f"| peak RSS | {a['peak_rss_mb']} MB | |")
+    print(f"| load time | {a['load_seconds']} s | | |")
+    print(f"| peak RSS | {a['peak_rss_mb']} MB | | |")
 
 
 if __name__ == "__main__":
