@@ -70,10 +70,16 @@ def test_unknown_biologic_is_not_linked_to_the_nearest_word() -> None:
     assert (m.status, m.ingredient, m.method) == ("not_found", None, "pattern")
 
 
-def test_ambiguous_abbreviation_gives_candidates_not_a_guess() -> None:
-    m = only("pred 20mg od")
+@pytest.mark.parametrize(
+    ("text", "candidates"),
+    [("pred 20mg od", {"prednisone", "prednisolone"}),
+     # MPA: mycophenolic acid, medroxyprogesterone acetate (and a vasculitis, which is no drug)
+     ("MPA 720mg bd", {"mycophenolic-acid", "medroxyprogesterone acetate"})],
+)  # fmt: skip
+def test_ambiguous_abbreviation_gives_candidates_not_a_guess(text: str, candidates: set) -> None:
+    m = only(text)
     assert m.status == "ambiguous" and m.ingredient is None
-    assert {c.ingredient for c in m.candidates} == {"prednisone", "prednisolone"}
+    assert {c.ingredient for c in m.candidates} == candidates
 
 
 @pytest.mark.parametrize(
@@ -160,7 +166,19 @@ def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
      ("hydrocortisone 20mg mane 10mg nocte", 20, 30, 210),
      ("prednisolone 5 mg am 2.5 mg pm", 5, 7.5, 52.5),
      ("hydrocortisone 10 mg in the morning, 5 mg at lunchtime and 5 mg in the evening", 10, 20,
-      140)],
+      140),
+     # UK intervals: "every fortnight", hyphenated "8-weekly", "6-monthly".
+     ("adalimumab 40 mg every fortnight", 40, 40 / 14, 20),
+     ("infliximab 5 mg/kg 8-weekly", 5, 5 / 56, 5 / 8),
+     ("rituximab 1 g 6-monthly", 1, 1 / (6 * 30.4375), 7 / (6 * 30.4375)),
+     # Cycle days count: days 1 and 8 of a 21-day cycle are two doses per cycle; the days
+     # 1-14 of a twice-daily course are not a cycle interval and stay as written.
+     ("cyclophosphamide 750 mg/m2 on days 1 and 8 every 21 days", 750, 1500 / 21, 500),
+     ("rituximab 1 g IV on day 1 and day 15 every 6 months", 1, 2 / (6 * 30.4375),
+      14 / (6 * 30.4375)),
+     ("dexamethasone 40 mg on days 1, 8, 15 and 22 every 28 days", 40, 160 / 28, 40),
+     ("dexamethasone 20 mg on days 1-4 every 28 days", 20, 80 / 28, 20),
+     ("capecitabine 1000 mg/m2 bd on days 1-14 every 21 days", 1000, 2000, 14000)],
 )  # fmt: skip
 def test_sig_amounts_per_day_and_week(
     text: str, dose: float, per_day: float, per_week: float

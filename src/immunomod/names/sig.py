@@ -39,6 +39,14 @@ _UNIT = (
 _DOSE = re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|to|–)?\s*(?:{_NUM}\s*)?{_UNIT}(?![a-z])", re.I)
 _TABS = re.compile(rf"(?<![\w.]){_NUM}\s*(?:x\s*)?(tablets?|tabs?|capsules?|caps?|puffs?)", re.I)
 _EVERY = re.compile(r"\bevery\s+(\d+)\s*(hours?|hrs?|h|days?|weeks?|wks?|months?)\b", re.I)
+#: UK "4-weekly", "6-monthly" (hyphen only: "take 6 weekly" may be six tablets a week)
+_N_WEEKLY = re.compile(r"\b(\d+)-(weekly|monthly)\b", re.I)
+#: "on days 1 and 8", "on days 1-5", "on day 1 and day 15" of a treatment cycle
+_CYCLE_DAYS = re.compile(
+    r"\bon\s+days?\s+(\d+(?:\s*(?:-|to)\s*\d+)?(?:\s*(?:,|and|&|\+)\s*(?:day\s+)?"
+    r"\d+(?:\s*(?:-|to)\s*\d+)?)*)",
+    re.I,
+)
 _QN = re.compile(
     r"\bq\s?(\d+)\s?(hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|mos?|m)\b", re.I
 )  # q8h, q2w, "q4 weeks", "q 3 months"
@@ -126,7 +134,7 @@ def _frequency(text: str) -> tuple[str, float, str] | None:
     if m1 := _FREQ_RE.search(low):
         times, per = LEXICON.frequency[m1.group(1)]
         found.append((m1.start(), m1.group(1), times, per))
-    for m in (_EVERY.search(low), _QN.search(low)):
+    for m in (_EVERY.search(low), _QN.search(low), _N_WEEKLY.search(low)):
         if m is not None:
             label = f"every {m.group(1)} {m.group(2)}" if m.re is _EVERY else m.group(0)
             n = _number(m.group(1))
@@ -144,6 +152,28 @@ def _frequency(text: str) -> tuple[str, float, str] | None:
     found.sort(key=lambda f: (f[0], -len(f[1])))
     _, label, first_times, first_per = found[0]
     return (label, first_times, first_per) if first_times is not None else None
+
+
+def _with_cycle_days(text: str, freq: tuple[str, float, str]) -> tuple[str, float, str]:
+    """ "750 mg/m2 on days 1 and 8 every 21 days" is two doses per cycle, not one.
+
+    Only when the frequency is the cycle's interval (once per ``n`` days, weeks or months)
+    and the days listed fit in it; "bd on days 1-14" is left as it is written.
+    """
+    m = _CYCLE_DAYS.search(text)
+    if m is None:
+        return freq
+    days: set[int] = set()
+    for part in re.split(r"\s*(?:,|and|&|\+)\s*(?:day\s+)?", m.group(1)):
+        ends = [int(x) for x in re.findall(r"\d+", part)[:2]]
+        if not ends or ends[-1] < ends[0] or ends[-1] > 366:
+            return freq
+        days.update(range(ends[0], ends[-1] + 1))
+    label, times, per = freq
+    cycle_days = {"day": 1.0, "week": 7.0, "month": 30.4375}[per] / times
+    if len(days) < 2 or times > 1 or max(days) > cycle_days:
+        return freq
+    return f"{label}, on {len(days)} days", times * len(days), per
 
 
 def _per(n: float, unit: str) -> tuple[float, str]:
@@ -294,6 +324,8 @@ def _step(text: str, carry: SigStep | None = None) -> SigStep:
         )  # fmt: skip
     dose, unit = _dose(text)
     freq = _frequency(text)
+    if freq is not None:
+        freq = _with_cycle_days(text, freq)
     if dose is None and unit is None and carry is not None and freq is not None:
         dose, unit = carry.dose, carry.unit  # "… then every 8 weeks" keeps the dose
     per_day, per_week = _amounts(dose, unit, freq)
