@@ -37,6 +37,14 @@ def only(text: str):  # type: ignore[no-untyped-def]
         ("Keytruda 200 mg IV", "pembrolizumab"),
         ("interferon beta 1a", "interferon-beta-1a"),
         ("interferon beta-1a", "interferon-beta-1a"),
+        # national brands (UK, US, German, Swiss, EU), each cited in sources/kb8-gaps.yaml
+        ("Pevanti 5mg tablets", "prednisolone"),
+        ("Millipred 5 mg", "prednisolone"),
+        ("Puri-Nethol 50mg", "mercaptopurine"),
+        ("PURINETHOL 50 MG tablet", "mercaptopurine"),
+        ("Imurek 50 mg Filmtabletten", "azathioprine"),
+        ("Quensyl 200 mg", "hydroxychloroquine"),
+        ("Sandimmun Neoral 100 mg capsules", "ciclosporin"),
     ],
 )
 def test_names_and_product_strings_resolve_uniquely(text: str, ingredient: str) -> None:
