@@ -53,6 +53,14 @@ def test_upper_case_taper_is_expanded() -> None:
     assert schedule == [[7.0, 30.0], [7.0, 25.0], [7.0, 20.0], [7.0, 15.0], [None, 10.0]]
 
 
+def test_a_monthly_taper_after_a_weekly_one_is_expanded() -> None:
+    # 20 to 10 mg by 5 mg a week, then 1 mg a month (30.4375 days) from 10 mg to 8 mg.
+    row = _row("prednisolone 20mg od, reduce by 5mg weekly to 10mg, then by 1mg monthly to 8mg")
+    schedule = json.loads(str(row["im_schedule"]))
+    month = 30.4375
+    assert schedule == [[7.0, 20.0], [7.0, 15.0], [month, 10.0], [month, 9.0], [None, 8.0]]
+
+
 def test_upper_case_duration_sets_the_course_length() -> None:
     row = _row("BUDESONIDE MMX 9MG OD FOR 8 WEEKS")
     assert json.loads(str(row["im_schedule"])) == [[56.0, 9.0]]

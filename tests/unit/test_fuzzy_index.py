@@ -49,6 +49,14 @@ def test_index_finds_exactly_the_names_a_full_scan_finds(names, word, limit):
     assert DeleteIndex(names).near(word, limit) == brute
 
 
+def test_a_word_longer_than_any_name_plus_the_edits_finds_nothing():
+    # and at once: a 5,000-letter word has ~12.5 million two-letter deletions to look up
+    index = DeleteIndex(["methotrexate"])
+    assert index.near("methotrexatexx", 2) == [("methotrexate", 2)]
+    assert index.near("methotrexatexxx", 2) == []
+    assert index.near("m" * 5_000, 2) == []
+
+
 def test_index_refuses_more_edits_than_it_holds():
     with pytest.raises(ValueError, match="2 edits"):
         DeleteIndex(["methotrexate"]).near("methotrexate", 3)

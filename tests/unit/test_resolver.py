@@ -209,6 +209,22 @@ def test_taper_is_read() -> None:
     assert sig.steps[-1].taper == "reduce by 5 mg every 1 week"
 
 
+def test_a_taper_that_goes_on_without_its_verb_continues_from_where_it_ended() -> None:
+    # "then by 1 mg every month" is a slower cut from the 10 mg floor, not "1 mg monthly"
+    sig = only("prednisolone 40mg od, reduce by 5mg weekly to 10mg, then by 1mg monthly").sig
+    assert sig is not None
+    assert [(s.dose, s.frequency, s.taper) for s in sig.steps] == [
+        (40, "od", "reduce by 5 mg every 1 week to 10 mg"),
+        (10, "od", "reduce by 1 mg every 1 month"),
+    ]
+    # with no floor given, where the second cut starts from is unknown: no dose, no guess
+    sig = only("prednisolone 10mg daily, reduce by 2.5mg every 2 weeks then by 1mg every month").sig
+    assert sig is not None and [(s.dose, s.taper) for s in sig.steps] == [
+        (10, "reduce by 2.5 mg every 2 week"),
+        (None, "reduce by 1 mg every 1 month"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "days"),
     [("prednisolone 30mg od for 3 weeks", 21), ("prednisolone 40mg od x14 days", 14),

@@ -44,7 +44,7 @@ LOOKUP_COLUMNS: dict[str, str] = {
 MAX_TEXT = 10_000
 MAX_TAPER_STEPS = 200  # a taper of 1 mg a day from 200 mg; anything longer is a misreading
 _TAPER = re.compile(
-    r"reduce by (?P<by>[\d.]+) (?P<unit>\w+) every (?P<n>\d+) (?P<per>day|week)"
+    r"reduce by (?P<by>[\d.]+) (?P<unit>\w+) every (?P<n>\d+) (?P<per>day|week|month)"
     r"(?: to (?P<to>[\d.]+) (?P<to_unit>\w+))?",
     re.I,
 )
@@ -148,10 +148,13 @@ def schedule(sig: Sig) -> list[list[float | None]]:
     ]  # fmt: skip
     out: list[list[float | None]] = []
     previous: float | None = None
-    for step in steps:
+    for k, step in enumerate(steps):
         per_day = _mg(step.amount_per_day, step.unit)
         if step.taper and (tm := _TAPER.fullmatch(step.taper)):
-            out.extend(_taper(per_day, previous, tm, step))
+            tapered = _taper(per_day, previous, tm, step)
+            if tapered and tapered[-1][0] is None and k + 1 < len(steps):
+                tapered.pop()  # the floor lasts until the next step, not to the record's end
+            out.extend(tapered)
             previous = out[-1][1] if out else previous
             continue
         if per_day is None and step.duration_days is None:

@@ -47,7 +47,9 @@ class DeleteIndex:
 
     def __init__(self, names: Iterable[str]):
         self._by_deletion: dict[str, list[str]] = {}
+        self._longest = 0
         for name in names:
+            self._longest = max(self._longest, len(name))
             for d in deletions(name, DEPTH):
                 self._by_deletion.setdefault(d, []).append(name)
 
@@ -56,6 +58,8 @@ class DeleteIndex:
         closest first, then shorter, then alphabetical."""
         if limit > DEPTH:
             raise ValueError(f"the index holds names up to {DEPTH} edits away, not {limit}")
+        if len(word) > self._longest + limit:
+            return []  # no name is that close; and a long word has ~n**2/2 deletions
         seen: set[str] = set()
         out = []
         for d in deletions(word, limit):

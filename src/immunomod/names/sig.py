@@ -62,10 +62,13 @@ _PRN = re.compile(r"\b(prn|p\.r\.n\.|as needed|as required|when required|if need
 _TAPER = re.compile(
     rf"\b(?:reduce|reducing|decrease|decreasing|taper|tapering|wean|weaning|drop|dropping)"
     rf"(?:\s+(?:the\s+)?dose)?\s+by\s+{_NUM}\s*{_UNIT}\s*"
-    r"(?:(?:every|each|per|a)\s*(\d+)?\s*(days?|weeks?|wks?)|(daily|weekly))?"
+    r"(?:(?:every|each|per|a)\s*(\d+)?\s*(days?|weeks?|wks?|months?)|(daily|weekly|monthly))?"
     rf"(?:\s*(?:until|till|to|down to)\s*(?:reaching\s*)?{_NUM}\s*{_UNIT})?",
     re.I,
 )
+#: "... then by 1 mg every month": a taper step that leaves out the verb of the one before
+_TAPER_GOES_ON = re.compile(rf"^\s*(?:and\s+)?by\s+{_NUM}\s*{_UNIT}", re.I)
+_TAPER_TARGET = re.compile(r" to (\S+) (\S+)$")
 _STEP_SPLIT = re.compile(r"\s*(?:,|;)?\s*\b(?:then|followed by|thereafter)\b\s*", re.I)
 MASS_OR_UNITS = frozenset(
     {"mg", "g", "mcg", "units", "MU", "mg/kg", "mg/m2", "mcg/kg", "g/kg", "units/kg"}
@@ -305,9 +308,14 @@ def _split_daily(text: str) -> tuple[float, str, str, float] | None:
 
 def _step(text: str, carry: SigStep | None = None) -> SigStep:
     taper = None
+    goes_on = carry is not None and carry.taper is not None and _TAPER_GOES_ON.match(text)
+    if goes_on:
+        text = "reduce " + text.lstrip()
     if tm := _TAPER.search(text):
         every = tm.group(3) or "1"
-        period = tm.group(4) or {"daily": "day"}.get((tm.group(5) or "").lower(), "week")
+        period = tm.group(4) or {"daily": "day", "monthly": "month"}.get(
+            (tm.group(5) or "").lower(), "week"
+        )
         taper = (
             f"reduce by {tm.group(1)} {_unit_name(tm.group(2))} every {every} {period.rstrip('s')}"
         )
@@ -328,6 +336,12 @@ def _step(text: str, carry: SigStep | None = None) -> SigStep:
         freq = _with_cycle_days(text, freq)
     if dose is None and unit is None and carry is not None and freq is not None:
         dose, unit = carry.dose, carry.unit  # "… then every 8 weeks" keeps the dose
+    if goes_on and dose is None and carry is not None and carry.taper is not None:
+        # it starts where the last taper ended ("to 10 mg"), as often as before; with no
+        # end given, the dose it starts from is unknown, and so left out
+        if target := _TAPER_TARGET.search(carry.taper):
+            dose, unit = _number(target.group(1)), target.group(2)
+            freq = _frequency(carry.frequency) if carry.frequency else None
     per_day, per_week = _amounts(dose, unit, freq)
     return SigStep(
         dose=dose,
