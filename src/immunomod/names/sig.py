@@ -336,12 +336,12 @@ def _step(text: str, carry: SigStep | None = None) -> SigStep:
         freq = _with_cycle_days(text, freq)
     if dose is None and unit is None and carry is not None and freq is not None:
         dose, unit = carry.dose, carry.unit  # "… then every 8 weeks" keeps the dose
-    if goes_on and dose is None and carry is not None and carry.taper is not None:
-        # it starts where the last taper ended ("to 10 mg"), as often as before; with no
-        # end given, the dose it starts from is unknown, and so left out
-        if target := _TAPER_TARGET.search(carry.taper):
-            dose, unit = _number(target.group(1)), target.group(2)
-            freq = _frequency(carry.frequency) if carry.frequency else None
+    # a taper that goes on starts where the last one ended ("to 10 mg"), as often as before;
+    # with no end given, the dose it starts from is unknown, and so left out
+    target = _TAPER_TARGET.search(carry.taper) if goes_on and carry and carry.taper else None
+    if target is not None and dose is None and carry is not None:
+        dose, unit = _number(target.group(1)), target.group(2)
+        freq = _frequency(carry.frequency) if carry.frequency else None
     per_day, per_week = _amounts(dose, unit, freq)
     return SigStep(
         dose=dose,
