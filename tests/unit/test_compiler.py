@@ -88,3 +88,22 @@ def test_build_names_each_stage_for_the_progress_display(kb_dir: Path, tmp_path:
     stages: list[str] = []
     build(kb_dir, tmp_path / "kb.sqlite", progress=stages.append)
     assert stages[0].startswith("reading") and stages[-1].startswith("compiling")
+
+
+def test_brands_are_also_known_without_their_release_form_word() -> None:
+    from immunomod.knowledge.compiler import brand_stems
+
+    names = {
+        ("entocort ec", "Entocort EC", "brand", "budesonide"),
+        ("astagraf xl", "Astagraf XL", "brand", "tacrolimus"),
+        ("xeljanz xr", "Xeljanz XR", "brand", "tofacitinib"),  # "Xeljanz" is a name already
+        ("xeljanz", "Xeljanz", "brand", "tofacitinib"),
+        ("abc xr", "Abc XR", "brand", "x"),  # a 3-letter stem is too short to read safely
+        ("lipovil ec", "Lipovil EC", "brand", "y"),  # the stem is another drug's name
+        ("rituxan hycela", "Rituxan Hycela", "brand", "rituximab"),  # not a release form
+        ("medrol ec", "Medrol EC", "synonym", "z"),  # only brands give stems
+    }
+    assert brand_stems(names, other_keys={"lipovil"}) == {
+        (("entocort", "Entocort", "brand-stem", "budesonide"), "entocort ec"),
+        (("astagraf", "Astagraf", "brand-stem", "tacrolimus"), "astagraf xl"),
+    }

@@ -45,6 +45,9 @@ def only(text: str):  # type: ignore[no-untyped-def]
         ("Imurek 50 mg Filmtabletten", "azathioprine"),
         ("Quensyl 200 mg", "hydroxychloroquine"),
         ("Sandimmun Neoral 100 mg capsules", "ciclosporin"),
+        # a brand without its release-form word (Entocort EC, Astagraf XL)
+        ("Entocort 9mg OD", "budesonide"),
+        ("Astagraf 5 mg once daily", "tacrolimus"),
     ],
 )
 def test_names_and_product_strings_resolve_uniquely(text: str, ingredient: str) -> None:
@@ -95,7 +98,9 @@ def test_ambiguous_abbreviation_gives_candidates_not_a_guess(text: str, candidat
     [("prednisolone eye drops", "ophthalmic"), ("Prednisolone acetate 1% eye drops", "ophthalmic"),
      ("hydrocortisone 1% cream", "topical"), ("tacrolimus 0.1% ointment", "topical"),
      ("budesonide nasal spray", "intranasal"),
-     ("triamcinolone 40 mg intra-articular injection", "intra-articular")],
+     ("triamcinolone 40 mg intra-articular injection", "intra-articular"),
+     # the stem of an eye-drop brand (Inflamase Forte) keeps the brand's route
+     ("Inflamase 1 drop qds", "ophthalmic")],
 )  # fmt: skip
 def test_local_forms_are_reported_as_local(text: str, route: str) -> None:
     m = only(text)

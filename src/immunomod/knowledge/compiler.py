@@ -146,6 +146,35 @@ def read_other_drugs(root: Path) -> list[tuple[str, str, str, str]]:
     return [out[k] for k in sorted(out)]
 
 
+#: Words after a brand that name a release form or device, not another product: records often
+#: leave them out ("Entocort" for Entocort EC, "Medrol" for Medrol Dosepak).
+FORM_QUALIFIERS = frozenset(
+    {"ec", "dr", "er", "xr", "xl", "cr", "sr", "mr", "la", "odt", "retard", "depot"}
+    | {"sprinkle", "solutab", "dosepak", "pen", "forte"}
+)
+
+
+def brand_stems(
+    names: set[tuple[str, str, str, str]], other_keys: set[str]
+) -> set[tuple[tuple[str, str, str, str], str]]:
+    """((key, name, "brand-stem", ingredient), brand key) for brands written without their
+    release-form word ("Entocort EC" -> "Entocort"), unless the stem is already a name of any
+    drug (ours or another's) or shorter than 5 letters. A stem two ingredients share becomes
+    ambiguous in the resolver, as any shared name does."""
+    taken = {n[0] for n in names} | other_keys
+    out = set()
+    for key, name, kind, iid in names:
+        if kind not in {"brand", "biosimilar-brand"}:
+            continue
+        words, shown = key.split(), name.split()
+        while len(words) > 1 and words[-1] in FORM_QUALIFIERS and len(shown) == len(words):
+            words, shown = words[:-1], shown[:-1]
+        stem = " ".join(words)
+        if stem != key and len(stem.replace(" ", "")) >= 5 and stem not in taken:
+            out.add(((stem, " ".join(shown), "brand-stem", iid), key))
+    return out
+
+
 #: Largest Damerau-Levenshtein distance between a name and an other-drug name that the
 #: resolver's guard can ever need (see :func:`guard_neighbours`).
 GUARD_RADIUS = 4
@@ -304,6 +333,13 @@ def compile_tree(tree: SourceTree, db_path: Path, pack: Any = None) -> dict[str,
             stats["content_hash"] = hashlib.sha256(
                 (stats["content_hash"] + pack_json).encode()
             ).hexdigest()
+        stems = brand_stems(names, {o[0] for o in others})
+        names |= {stem for stem, _ in stems}
+        con.executemany(  # a stem is taken the way its brand is ("Inflamase" eye drops)
+            "INSERT INTO brand_routes SELECT ?, ingredient_id, routes FROM brand_routes "
+            "WHERE key = ? AND ingredient_id = ?",
+            [(stem[0], brand, stem[3]) for stem, brand in sorted(stems)],
+        )
         rows = sorted(names)
         con.executemany(
             "INSERT OR IGNORE INTO names VALUES (?, ?, ?, ?, ?)",
