@@ -184,6 +184,8 @@ def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
      ("adalimumab 40 mg every fortnight", 40, 40 / 14, 20),
      ("infliximab 5 mg/kg 8-weekly", 5, 5 / 56, 5 / 8),
      ("rituximab 1 g 6-monthly", 1, 1 / (6 * 30.4375), 7 / (6 * 30.4375)),
+     ("ocrelizumab 600mg IV 6 monthly", 600, 600 / (6 * 30.4375), 4200 / (6 * 30.4375)),
+     ("infliximab 5mg/kg 8 weekly", 5, 5 / 56, 5 / 8),
      # Cycle days count: days 1 and 8 of a 21-day cycle are two doses per cycle; the days
      # 1-14 of a twice-daily course are not a cycle interval and stay as written.
      ("cyclophosphamide 750 mg/m2 on days 1 and 8 every 21 days", 750, 1500 / 21, 500),

@@ -39,8 +39,11 @@ _UNIT = (
 _DOSE = re.compile(rf"(?<![\w.]){_NUM}\s*(?:-|to|–)?\s*(?:{_NUM}\s*)?{_UNIT}(?![a-z])", re.I)
 _TABS = re.compile(rf"(?<![\w.]){_NUM}\s*(?:x\s*)?(tablets?|tabs?|capsules?|caps?|puffs?)", re.I)
 _EVERY = re.compile(r"\bevery\s+(\d+)\s*(hours?|hrs?|h|days?|weeks?|wks?|months?)\b", re.I)
-#: UK "4-weekly", "6-monthly" (hyphen only: "take 6 weekly" may be six tablets a week)
-_N_WEEKLY = re.compile(r"\b(\d+)-(weekly|monthly)\b", re.I)
+#: UK "4-weekly", "8 weekly", "6 monthly": every n weeks or months. Not after "x" or "take"
+#: ("x6 weekly", "take 6 weekly" are six tablets a week), and with a space only when no
+#: tablets or capsules are counted in the text ("2.5 mg tablets 6 weekly" is not read).
+_N_WEEKLY = re.compile(r"(?<![x×])(?<![x×] )(?<!take )\b(\d+)([- ]?)(weekly|monthly)\b", re.I)
+_COUNTED = re.compile(r"\b(?:tabs?|tablets?|caps?|capsules?)\b", re.I)
 #: "on days 1 and 8", "on days 1-5", "on day 1 and day 15" of a treatment cycle
 _CYCLE_DAYS = re.compile(
     r"\bon\s+days?\s+(\d+(?:\s*(?:-|to)\s*\d+)?(?:\s*(?:,|and|&|\+)\s*(?:day\s+)?"
@@ -137,11 +140,15 @@ def _frequency(text: str) -> tuple[str, float, str] | None:
     if m1 := _FREQ_RE.search(low):
         times, per = LEXICON.frequency[m1.group(1)]
         found.append((m1.start(), m1.group(1), times, per))
-    for m in (_EVERY.search(low), _QN.search(low), _N_WEEKLY.search(low)):
+    n_weekly = _N_WEEKLY.search(low)
+    if n_weekly and n_weekly.group(2) != "-" and _COUNTED.search(low):
+        n_weekly = None
+    for m in (_EVERY.search(low), _QN.search(low), n_weekly):
         if m is not None:
             label = f"every {m.group(1)} {m.group(2)}" if m.re is _EVERY else m.group(0)
             n = _number(m.group(1))
-            found.append((m.start(), label, *(_per(n, m.group(2)[0]) if n else (None, "day"))))
+            unit = m.group(3 if m.re is _N_WEEKLY else 2)[0]
+            found.append((m.start(), label, *(_per(n, unit) if n else (None, "day"))))
     if m5 := _PER_UNIT.search(low):  # "0.5 mg/kg/day", "20 mg/d"
         per = "week" if m5.group(1).startswith("w") else "day"
         found.append((m5.start(), f"per {per}", 1.0, per))
@@ -157,6 +164,17 @@ def _frequency(text: str) -> tuple[str, float, str] | None:
     return (label, first_times, first_per) if first_times is not None else None
 
 
+def _day_list(listed: str) -> set[int] | None:
+    """{1, 8} from "1 and 8", {1, ..., 21} from "1-21"; None when it cannot be a day list."""
+    days: set[int] = set()
+    for part in re.split(r"\s*(?:,|and|&|\+)\s*(?:day\s+)?", listed):
+        ends = [int(x) for x in re.findall(r"\d+", part)[:2]]
+        if not ends or ends[-1] < ends[0] or ends[-1] > 366:
+            return None
+        days.update(range(ends[0], ends[-1] + 1))
+    return days
+
+
 def _with_cycle_days(text: str, freq: tuple[str, float, str]) -> tuple[str, float, str]:
     """ "750 mg/m2 on days 1 and 8 every 21 days" is two doses per cycle, not one.
 
@@ -164,14 +182,9 @@ def _with_cycle_days(text: str, freq: tuple[str, float, str]) -> tuple[str, floa
     and the days listed fit in it; "bd on days 1-14" is left as it is written.
     """
     m = _CYCLE_DAYS.search(text)
-    if m is None:
+    days = _day_list(m.group(1)) if m else None
+    if not days:
         return freq
-    days: set[int] = set()
-    for part in re.split(r"\s*(?:,|and|&|\+)\s*(?:day\s+)?", m.group(1)):
-        ends = [int(x) for x in re.findall(r"\d+", part)[:2]]
-        if not ends or ends[-1] < ends[0] or ends[-1] > 366:
-            return freq
-        days.update(range(ends[0], ends[-1] + 1))
     label, times, per = freq
     cycle_days = {"day": 1.0, "week": 7.0, "month": 30.4375}[per] / times
     if len(days) < 2 or times > 1 or max(days) > cycle_days:
