@@ -186,6 +186,16 @@ def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
      ("rituximab 1 g 6-monthly", 1, 1 / (6 * 30.4375), 7 / (6 * 30.4375)),
      ("ocrelizumab 600mg IV 6 monthly", 600, 600 / (6 * 30.4375), 4200 / (6 * 30.4375)),
      ("infliximab 5mg/kg 8 weekly", 5, 5 / 56, 5 / 8),
+     # US shorthand: qwk, qow
+     ("Enbrel 50mg SC qwk", 50, 50 / 7, 50), ("Actemra 162 mg SC qow", 162, 162 / 14, 81),
+     # A strength per volume is not yet the dose: the amount stated later, or the volume
+     # given (with how often) times the strength; a pen of 40 mg/0.4 mL is one 40 mg dose.
+     ("Cosentyx 150 mg/mL pen: inject 300 mg SC q4wk", 300, 300 / 28, 75),
+     ("prednisolone 5mg/5ml oral solution 10ml od", 10, 10, 70),
+     ("methotrexate 25 mg/ml, 0.6 ml weekly", 15, 15 / 7, 15),
+     ("Humira Pen 40 mg/0.4 mL SC q14d", 40, 40 / 14, 20),
+     # a brand whose name ends in its strength: the number is also the dose
+     ("Kenalog 40 mg IM monthly", 40, 40 / 30.4375, 280 / 30.4375),
      # Cycle days count: days 1 and 8 of a 21-day cycle are two doses per cycle; the days
      # 1-14 of a twice-daily course are not a cycle interval and stay as written.
      ("cyclophosphamide 750 mg/m2 on days 1 and 8 every 21 days", 750, 1500 / 21, 500),

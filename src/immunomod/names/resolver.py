@@ -377,7 +377,10 @@ class Resolver:
             start, end = m.span
             nxt = matches[k + 1].span[0] if k + 1 < len(matches) else len(text)
             _, clause_end = clause_bounds(text, start, end)
-            tail = text[end : min(nxt, _sig_end(text, end, clause_end))]
+            sig_from = end
+            if (num := _NAME_NUMBER.search(m.matched_text)) and _UNIT_NEXT.match(text, end):
+                sig_from = start + num.start()  # "Kenalog 40 mg": the name's number is the dose
+            tail = text[sig_from : min(nxt, _sig_end(text, end, clause_end))]
             head = text[max(0, start - 40) : start]
             route = m.route
             local = _local_route(tail) or _local_route(head)
@@ -429,6 +432,8 @@ def _merge_repeats(text: str, matches: list[Match]) -> list[Match]:
     return out
 
 
+_NAME_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?$")  # "Kenalog-40", "Deltacortril 5"
+_UNIT_NEXT = re.compile(r"\s*(?:mg|mcg|micrograms?|g|units?|ml|%)(?![a-z])", re.I)
 _LOCAL_ROUTES = frozenset(LEXICON.local.values()) - {"buccal"}
 
 

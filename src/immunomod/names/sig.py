@@ -264,6 +264,8 @@ def _dose(text: str) -> tuple[float | None, str | None]:
         amount, unit = _number(m.group(1)), _unit_name(m.group(3))
         if amount is None:  # a number too long to be a dose is not read as one
             return None, unit
+        if (per := _PER_VOLUME.match(text, m.end())) and unit in MASS_OR_UNITS:
+            return _dose_of_liquid(text[per.end() :], amount, unit, per.group(1))
         # "20 mg tablets, take 2 (tablets) daily": the amount is a strength, the count multiplies
         # it, unless the text also states the amount itself ("6 tablets (15 mg)").
         rest = text[m.end() :]
@@ -285,6 +287,26 @@ def _dose(text: str) -> tuple[float | None, str | None]:
     if t:
         return _number(t.group(1)), t.group(2).lower().rstrip("s") + "(s)"
     return None, None
+
+
+#: "/mL", "/5 ml", "/0.4 mL" right after an amount: a strength per volume, not yet a dose
+_PER_VOLUME = re.compile(r"\s*/\s*(\d+(?:\.\d+)?)?\s*ml\b", re.I)
+_MASS_DOSE = re.compile(rf"(?<![\w.]){_NUM}\s*(mg|mcg|micrograms?|g|units?)(?![a-z/])", re.I)
+_VOLUME_DOSE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*ml\b(?!\s*/)", re.I)
+
+
+def _dose_of_liquid(rest: str, amount: float, unit: str, per: str | None) -> tuple[float, str]:
+    """The dose after a strength per volume ("25 mg/mL"): an amount stated later ("inject
+    15 mg"), else the volume given, if it is given how often, times the strength ("5 mg/5 ml
+    ... 10 ml od" is 10 mg; "0.4 ml unit dose" is a pack, not a dose), else the strength
+    itself (a pre-filled pen of "40 mg/0.4 mL" is one 40 mg dose)."""
+    if (later := _MASS_DOSE.search(rest)) and (n := _number(later.group(1))) is not None:
+        return n, _unit_name(later.group(2))
+    volume = float(per) if per else 1.0
+    given = _VOLUME_DOSE.search(rest)
+    if given and volume > 0 and _frequency(rest[given.end() :]):
+        return round(amount * float(given.group(1)) / volume, 6), unit
+    return amount, unit
 
 
 # "20 mg mane 10 mg nocte", "5 mg am, 2.5 mg pm", "10 mg in the morning, 5 mg at lunchtime":
