@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from immunomod.knowledge.compiler import CONJUGATES  # noqa: E402
 from immunomod.knowledge.loader import load_tree  # noqa: E402
 from immunomod.knowledge.merge import merge_derived  # noqa: E402
 from immunomod.knowledge.normalise import name_key  # noqa: E402
@@ -83,13 +84,17 @@ def contains_claimed(key: str, claimed: set[str]) -> bool:
 
 
 def claimed_keys() -> set[str]:
+    """Name keys the knowledge base claims, with the bare antibody of each conjugate it holds:
+    DrugBank lists "brentuximab" (the unconjugated antibody, never marketed) apart from
+    brentuximab vedotin, but a record that writes "brentuximab" means the conjugate."""
     tree = load_tree()
     keys = set()
     for iid, ing in tree.ingredients.items():
         for name, _ in merge_derived(ing, tree.derived.get(iid)).all_names():
             keys.add(name_key(name))
             keys.add(strip_salts(name_key(name)))
-    return keys
+    heads = {k.split()[0] for k in keys if len(k.split()) == 2 and k.split()[1] in CONJUGATES}
+    return keys | heads
 
 
 #: (name, DrugBank id, category, canonical): canonical is empty for DrugBank's own names.

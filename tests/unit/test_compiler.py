@@ -101,9 +101,14 @@ def test_brands_are_also_known_without_their_release_form_word() -> None:
         ("abc xr", "Abc XR", "brand", "x"),  # a 3-letter stem is too short to read safely
         ("lipovil ec", "Lipovil EC", "brand", "y"),  # the stem is another drug's name
         ("rituxan hycela", "Rituxan Hycela", "brand", "rituximab"),  # not a release form
-        ("medrol ec", "Medrol EC", "synonym", "z"),  # only brands give stems
+        ("medrol ec", "Medrol EC", "synonym", "z"),  # only brands lose a release form
+        ("certolizumab pegol", "certolizumab pegol", "inn", "certolizumab-pegol"),
+        # the bare antibody is a drug of its own: the conjugate keeps its whole name
+        ("exampumab vedotin", "exampumab vedotin", "inn", "exampumab-vedotin"),
+        ("exampumab", "exampumab", "inn", "exampumab"),
     }
     assert brand_stems(names, other_keys={"lipovil"}) == {
         (("entocort", "Entocort", "brand-stem", "budesonide"), "entocort ec"),
         (("astagraf", "Astagraf", "brand-stem", "tacrolimus"), "astagraf xl"),
+        (("certolizumab", "certolizumab", "inn-stem", "certolizumab-pegol"), "certolizumab pegol"),
     }

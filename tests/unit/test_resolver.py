@@ -48,6 +48,9 @@ def only(text: str):  # type: ignore[no-untyped-def]
         # a brand without its release-form word (Entocort EC, Astagraf XL)
         ("Entocort 9mg OD", "budesonide"),
         ("Astagraf 5 mg once daily", "tacrolimus"),
+        # an antibody conjugate without its conjugate's name
+        ("certolizumab 200mg every 2 weeks", "certolizumab-pegol"),
+        ("brentuximab 1.8 mg/kg q3w", "brentuximab-vedotin"),
     ],
 )
 def test_names_and_product_strings_resolve_uniquely(text: str, ingredient: str) -> None:
@@ -118,7 +121,10 @@ def test_systemic_forms_are_not_local() -> None:
      ("prednisone stopped in May", "stopped"), ("allergic to sulfasalazine", "allergy"),
      ("plan to start adalimumab", "planned"), ("previously on leflunomide", "historical"),
      ("on methotrexate 15 mg weekly", "current"), ("patient declined methotrexate", "negated"),
-     ("he refused azathioprine", "negated")],
+     ("he refused azathioprine", "negated"),
+     ("interrupted ustekinumab due to infection", "stopped"),
+     ("tofacitinib withheld during admission", "stopped"),
+     ("Tried and failed: etanercept", "historical")],
 )  # fmt: skip
 def test_context_of_a_mention(text: str, context: str) -> None:
     assert only(text).context == context

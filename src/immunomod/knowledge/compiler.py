@@ -154,19 +154,32 @@ FORM_QUALIFIERS = frozenset(
 )
 
 
+#: The second word of an antibody's INN that names what is bound to it (a PEG, a drug): notes
+#: often leave it out ("certolizumab" for certolizumab pegol).
+CONJUGATES = frozenset(
+    {"pegol", "vedotin", "mafodotin", "ozogamicin", "tesirine", "pasudotox", "tiuxetan"}
+)
+
+
 def brand_stems(
     names: set[tuple[str, str, str, str]], other_keys: set[str]
 ) -> set[tuple[tuple[str, str, str, str], str]]:
-    """((key, name, "brand-stem", ingredient), brand key) for brands written without their
-    release-form word ("Entocort EC" -> "Entocort"), unless the stem is already a name of any
-    drug (ours or another's) or shorter than 5 letters. A stem two ingredients share becomes
-    ambiguous in the resolver, as any shared name does."""
+    """((key, name, kind, ingredient), key it came from) for names written without a last
+    word records often leave out: a brand's release form ("Entocort EC" -> "Entocort",
+    kind "brand-stem") or an antibody's conjugate ("certolizumab pegol" -> "certolizumab",
+    kind "inn-stem"). Never when the stem is already a name of any drug, ours or another's
+    ("trastuzumab" of trastuzumab deruxtecan is another drug), or under 5 letters. A stem two
+    ingredients share becomes ambiguous in the resolver, as any shared name does."""
     taken = {n[0] for n in names} | other_keys
     out = set()
     for key, name, kind, iid in names:
+        words, shown = key.split(), name.split()
+        if kind in {"inn", "synonym"} and len(words) == 2 == len(shown) and words[1] in CONJUGATES:
+            if words[0] not in taken and len(words[0]) >= 5:
+                out.add(((words[0], shown[0], "inn-stem", iid), key))
+            continue
         if kind not in {"brand", "biosimilar-brand"}:
             continue
-        words, shown = key.split(), name.split()
         while len(words) > 1 and words[-1] in FORM_QUALIFIERS and len(shown) == len(words):
             words, shown = words[:-1], shown[:-1]
         stem = " ".join(words)
