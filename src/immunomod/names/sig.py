@@ -431,6 +431,22 @@ def parse_sig(text: str) -> Sig:
 
 
 @lru_cache(maxsize=16_384)
+def course_days(sig: Sig) -> float | None:
+    """How many days the whole course lasts, when the sig says so ("for 5 days", or steps that
+    each give a duration and no taper); None for an open-ended course.
+
+    >>> course_days(parse_sig("40 mg daily for 1 week, then 30 mg daily for 1 week, then stop"))
+    14.0
+    """
+    if sig.steps:
+        days = [step.duration_days for step in sig.steps]
+        if any(step.taper for step in sig.steps) or any(d is None for d in days):
+            return None
+        return float(sum(d for d in days if d is not None))
+    found = _duration(sig.duration) if sig.duration else None
+    return found[1] if found else None
+
+
 def has_dosing(text: str) -> bool:
     """Whether ``text`` holds anything a sig is made of (a dose, frequency or PRN)."""
     return bool(_DOSE.search(text) or _TABS.search(text) or _frequency(text) or _PRN.search(text))

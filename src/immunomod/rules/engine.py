@@ -26,7 +26,7 @@ from immunomod.knowledge.models import LOCAL_ROUTES, DrugRecord, Quantity
 from immunomod.knowledge.normalise import name_key
 from immunomod.names import resolve
 from immunomod.names.models import Match
-from immunomod.names.sig import _frequency
+from immunomod.names.sig import _frequency, course_days
 from immunomod.rules.models import (
     LEVEL_ORDER,
     Assessment,
@@ -94,6 +94,7 @@ class Med:
     per_day: float | None = None  # in `unit` per day
     per_week: float | None = None
     steps: list[Any] = field(default_factory=list)
+    course_days: float | None = None  # the whole course, when the sig gives its length
     start: date | None = None
     end: date | None = None
     last_dose: date | None = None
@@ -224,6 +225,7 @@ def _normalise(m: MedicationIn, missing: list[str], notes: list[str]) -> list[Me
         if match.sig is not None:
             s = match.sig
             med.dose, med.unit, med.steps = s.dose, s.unit, list(s.steps)
+            med.course_days = course_days(s)
             med.per_day, med.per_week = s.amount_per_day, s.amount_per_week
         meds.append(med)
     if not res.matches:
@@ -365,6 +367,9 @@ def _steroid_level(
     need = rule.min_duration.value
     last = min(req.as_of, med.end) if med.end else req.as_of
     days_on = (last - med.start).days + 1 if med.start else None
+    if med.course_days is not None and med.course_days < need:
+        text = reason.text + f" {med.name}: a course of {med.course_days:g} day(s) in all."
+        return LevelOut("low", rule.id, reason.model_copy(update={"text": text}))
     if days_on is not None and days_on < need:
         text = reason.text + (
             f" {med.name}: {days_on} day(s) so far; high level from day {int(need)} "
