@@ -97,6 +97,23 @@ def claimed_keys() -> set[str]:
     return keys | heads
 
 
+#: Ester words of corticosteroids: DrugBank often lists only the ester ("Beclomethasone
+#: dipropionate", "Mometasone furoate"), while records write the bare steroid, which must then
+#: be known as an ordinary drug too, not fuzzed onto betamethasone.
+STEROID_ESTERS = frozenset(
+    {"dipropionate", "propionate", "valerate", "butyrate", "furoate", "pivalate", "aceponate",
+     "acetonide", "hexacetonide"}
+)  # fmt: skip
+_STEROID_STEM = re.compile(r"(?:sone|lone|sol|sterone)$")  # -asone, -olone, clobetasol
+
+
+def steroid_base(key: str) -> str | None:
+    """ "beclomethasone dipropionate" -> "beclomethasone"; None for anything else."""
+    base, _, ester = key.partition(" ")
+    ok = ester in STEROID_ESTERS and _STEROID_STEM.search(base) and len(base) >= 6
+    return base if ok else None
+
+
 #: (name, DrugBank id, category, canonical): canonical is empty for DrugBank's own names.
 Row = tuple[str, str, str, str]
 
@@ -198,6 +215,7 @@ def main() -> None:
             if len(r["atc_code"]) == 7:
                 atc_by_name.setdefault(name_key(r["atc_name"]), set()).add(r["atc_code"])
     rows: dict[str, Row] = {}
+    bases: dict[str, Row] = {}  # names without their salt or ester word, if not names already
     atc_by_id: dict[str, set[str]] = {}
     with (args.shared / VOCAB).open(encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
@@ -216,8 +234,12 @@ def main() -> None:
                     continue  # a form or combination of an immunomodulator: the resolver
                     # finds the immunomodulator inside it, so the name must not hide it
                 rows.setdefault(key, (n, r["DrugBank ID"], category, ""))
+                base = steroid_base(key)
+                if base and not contains_claimed(base, claimed):
+                    bases.setdefault(base, (base, r["DrugBank ID"], category, n))
     # common English words (written in lower case in the dictionary: "emend", "sonata");
     # capitalised entries are names, brands among them ("Viagra"), and stay
+    rows |= {k: v for k, v in bases.items() if k not in rows}
     words = (
         {w.strip() for w in WORDS.read_text(encoding="utf-8").splitlines() if w.islower()}
         if WORDS.exists()

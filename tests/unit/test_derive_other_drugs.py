@@ -100,3 +100,14 @@ def test_english_words_and_names_given_to_two_drugs_are_left_out():
 def test_the_package_reads_ordinary_drug_brands_as_their_substance(text, ingredient):
     (m,) = resolve(text).matches
     assert (m.ingredient, m.immunomodulator, m.status) == (ingredient, False, "not_immunomodulator")
+
+
+@pytest.mark.parametrize(
+    ("key", "base"),
+    [("beclomethasone dipropionate", "beclomethasone"), ("mometasone furoate", "mometasone"),
+     ("clobetasol propionate", "clobetasol"),
+     ("sodium acetate", None), ("pentyl butyrate", None),  # not a steroid: no bare name
+     ("beclomethasone", None), ("fluticasone propionate hfa", None)],
+)  # fmt: skip
+def test_a_steroid_ester_also_gives_the_bare_steroid(key, base):
+    assert dod.steroid_base(key) == base

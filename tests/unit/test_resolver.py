@@ -103,7 +103,10 @@ def test_ambiguous_abbreviation_gives_candidates_not_a_guess(text: str, candidat
      ("budesonide nasal spray", "intranasal"),
      ("triamcinolone 40 mg intra-articular injection", "intra-articular"),
      # the stem of an eye-drop brand (Inflamase Forte) keeps the brand's route
-     ("Inflamase 1 drop qds", "ophthalmic")],
+     ("Inflamase 1 drop qds", "ophthalmic"),
+     # US EHR product strings: a capital route code before a capital form code
+     ("PREDNISOLONE ACETATE 1 % OP SUSP", "ophthalmic"),
+     ("HYDROCORTISONE 2.5 % EX CREA", "topical"), ("BUDESONIDE 0.5 MG/2ML IN SUSP", "inhaled")],
 )  # fmt: skip
 def test_local_forms_are_reported_as_local(text: str, route: str) -> None:
     m = only(text)
@@ -113,6 +116,33 @@ def test_local_forms_are_reported_as_local(text: str, route: str) -> None:
 def test_systemic_forms_are_not_local() -> None:
     assert only("prednisolone 5mg tablets").local is False
     assert only("methylprednisolone 1 g IV").route == "iv"
+
+
+def test_route_codes_need_capitals_and_a_form_code() -> None:
+    # "in the morning" is no inhaler, "IN" alone no route: the steroid stays systemic
+    for text in ("prednisolone 5 mg in the morning", "PREDNISONE 20 MG IN AM"):
+        m = only(text)
+        assert m.local is False and m.route != "inhaled", text
+
+
+def test_parts_of_one_product_share_its_local_form_but_not_across_and() -> None:
+    res = resolve("BUDESONIDE-FORMOTEROL 160-4.5 MCG/ACT IN AERO")
+    assert [(m.ingredient, m.local) for m in res.matches] == [
+        ("budesonide", True),
+        ("formoterol", True),
+    ]
+    res = resolve("prednisolone and mesalazine enema")  # the prednisolone may be tablets
+    assert [(m.ingredient, m.local) for m in res.matches] == [
+        ("prednisolone", False),
+        ("mesalazine", True),
+    ]
+
+
+def test_steroid_esters_dropped_in_records_are_still_ordinary_drugs() -> None:
+    # DrugBank lists beclomethasone dipropionate; records write "beclomethasone" (one edit
+    # from nothing of ours, but it must not be left unknown or fuzzed onto betamethasone)
+    m = only("beclomethasone 100 mcg inhaler")
+    assert (m.ingredient, m.status) == ("beclomethasone dipropionate", "not_immunomodulator")
 
 
 @pytest.mark.parametrize(

@@ -397,6 +397,12 @@ class Resolver:
                     "local": route in _LOCAL_ROUTES if route else False,
                 }
             )
+        # "BUDESONIDE-FORMOTEROL ... IN AERO": the parts of one product share its local form
+        for k in range(len(matches) - 2, -1, -1):
+            first, then = matches[k], matches[k + 1]
+            joined = _COMBINED.fullmatch(text[first.span[1] : then.span[0]])
+            if joined and then.local and first.route is None:
+                matches[k] = first.model_copy(update={"route": then.route, "local": True})
 
     def _suggest(self, text: str) -> list[str]:
         from immunomod import kb
@@ -407,6 +413,10 @@ class Resolver:
         return kb.store().suggest(text)
 
 
+#: Joins the parts of one product ("budesonide/formoterol", "BUDESONIDE-FORMOTEROL"); not
+#: "and": in "prednisolone and mesalazine enema" the prednisolone may well be tablets, and
+#: reading a systemic steroid as local would under-call immunosuppression.
+_COMBINED = re.compile(r"\s*[-/]\s*")
 _SEPARATE = re.compile(r"(?<!\d)\.(?!\d)|[;\n]|\b(and|with|plus|then|but)\b", re.I)
 
 
@@ -456,10 +466,21 @@ _LOCAL_RE = re.compile(
 )
 
 
+#: US EHR product strings write the route as a capital code before a capital form code:
+#: "PREDNISOLONE ACETATE 1 % OP SUSP", "HYDROCORTISONE 2.5 % EX CREA", "BUDESONIDE ... IN AERO".
+#: Capitals only, and only before such a code: "in the morning" is no inhaler.
+_EHR_ROUTE_CODE = re.compile(r"(?<![A-Za-z])(OP|EX|NA|IN|OT|RE|TP)\s+(?=[A-Z]{3,5}\d{0,2}\b)")
+_EHR_ROUTES = {"OP": "ophthalmic", "EX": "topical", "TP": "topical", "NA": "intranasal",
+               "IN": "inhaled", "OT": "otic", "RE": "rectal"}  # fmt: skip
+
+
 @lru_cache(maxsize=16_384)
 def _local_route(fragment: str) -> str | None:
     m = _LOCAL_RE.search(name_key(fragment))
-    return _LOCAL_PHRASES[m.group(1)] if m else None
+    if m:
+        return _LOCAL_PHRASES[m.group(1)]
+    code = _EHR_ROUTE_CODE.search(fragment)
+    return _EHR_ROUTES[code.group(1)] if code else None
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
