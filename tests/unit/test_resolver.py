@@ -118,11 +118,13 @@ def test_systemic_forms_are_not_local() -> None:
     assert only("methylprednisolone 1 g IV").route == "iv"
 
 
-def test_route_codes_need_capitals_and_a_form_code() -> None:
-    # "in the morning" is no inhaler, "IN" alone no route: the steroid stays systemic
-    for text in ("prednisolone 5 mg in the morning", "PREDNISONE 20 MG IN AM"):
+def test_route_codes_count_only_before_a_form_code() -> None:
+    # "in the morning", "IN AM", "IN MAY" are no inhaler: the steroid stays systemic
+    for text in ("prednisolone 5 mg in the morning", "PREDNISONE 20 MG IN AM",
+                 "STOPPED PREDNISONE IN MAY", "prednisolone acetate 1 % op susp"):  # fmt: skip
         m = only(text)
-        assert m.local is False and m.route != "inhaled", text
+        want = text.endswith("susp")  # ... while a lower-case "op susp" is an eye drop
+        assert m.local is want, text
 
 
 def test_parts_of_one_product_share_its_local_form_but_not_across_and() -> None:

@@ -466,12 +466,24 @@ _LOCAL_RE = re.compile(
 )
 
 
-#: US EHR product strings write the route as a capital code before a capital form code:
-#: "PREDNISOLONE ACETATE 1 % OP SUSP", "HYDROCORTISONE 2.5 % EX CREA", "BUDESONIDE ... IN AERO".
-#: Capitals only, and only before such a code: "in the morning" is no inhaler.
-_EHR_ROUTE_CODE = re.compile(r"(?<![A-Za-z])(OP|EX|NA|IN|OT|RE|TP)\s+(?=[A-Z]{3,5}\d{0,2}\b)")
-_EHR_ROUTES = {"OP": "ophthalmic", "EX": "topical", "TP": "topical", "NA": "intranasal",
-               "IN": "inhaled", "OT": "otic", "RE": "rectal"}  # fmt: skip
+#: US EHR product strings write the route as a code before a dose-form code: "PREDNISOLONE
+#: ACETATE 1 % OP SUSP", "HYDROCORTISONE 2.5 % EX CREA", "BUDESONIDE ... IN AERO". Only these
+#: pairs count, in any letter case (batch jobs fold case): "IN MAY" or "in the morning" are not.
+_EHR_FORMS = {
+    "ophthalmic": ("op", "soln susp oint emul gel"),
+    "topical": ("ex", "crea oint lotn gel foam soln sham pste aero spry powd"),
+    "intranasal": ("na", "susp soln spry aero"),
+    "inhaled": ("in", "aero aerb aers susp nebu inh powd"),
+    "otic": ("ot", "soln susp"),
+    "rectal": ("re", "enem supp foam"),
+}
+_EHR_ROUTES = {
+    f"{code} {form}": route for route, (code, forms) in _EHR_FORMS.items() for form in forms.split()
+}
+_EHR_ROUTE_CODE = re.compile(
+    r"(?<![a-z])(" + "|".join(k.replace(" ", r"\s+") for k in sorted(_EHR_ROUTES)) + r")(?![a-z])",
+    re.I,
+)
 
 
 @lru_cache(maxsize=16_384)
@@ -480,7 +492,7 @@ def _local_route(fragment: str) -> str | None:
     if m:
         return _LOCAL_PHRASES[m.group(1)]
     code = _EHR_ROUTE_CODE.search(fragment)
-    return _EHR_ROUTES[code.group(1)] if code else None
+    return _EHR_ROUTES[" ".join(code.group(1).lower().split())] if code else None
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
