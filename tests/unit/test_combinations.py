@@ -37,3 +37,19 @@ def test_combination_name_may_not_be_a_single_ingredient_name(kb_dir: Path) -> N
     path.write_text(path.read_text().replace("name: Alphabeta", "name: Alphira"))
     _, problems = validate(kb_dir)
     assert [p.code for p in problems] == ["duplicate-name"]
+
+
+def test_a_regimens_other_drugs_must_be_known_other_drug_names(kb_dir: Path) -> None:
+    # the minimal tree has no other-drug vocabulary, so no name can be found in it
+    path = kb_dir / "combinations.yaml"
+    text = path.read_text().replace("[alphamab, betamab]", "[alphamab]\n    others: [doxorubicin]")
+    path.write_text(text)
+    _, problems = validate(kb_dir)
+    assert [p.code for p in problems] == ["unknown-other-drug"]
+
+
+def test_a_combination_of_one_drug_is_a_problem(kb_dir: Path) -> None:
+    path = kb_dir / "combinations.yaml"
+    path.write_text(path.read_text().replace("[alphamab, betamab]", "[alphamab]"))
+    _, problems = validate(kb_dir)
+    assert len(problems) == 1 and "at least two drugs" in problems[0].message

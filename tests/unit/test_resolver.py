@@ -127,6 +127,16 @@ def test_route_codes_count_only_before_a_form_code() -> None:
         assert m.local is want, text
 
 
+@pytest.mark.parametrize("text", ["R-CHOP cycle 3", "on RCHOP", "r-chop"])
+def test_a_regimen_acronym_names_each_of_its_drugs(text: str) -> None:
+    # R-CHOP: rituximab, cyclophosphamide, doxorubicin, vincristine, prednisone (NCI PDQ)
+    got = {(m.ingredient, m.immunomodulator) for m in resolve(text).matches}
+    assert got == {("rituximab", True), ("cyclophosphamide", True), ("prednisone", True),
+                   ("doxorubicin", False), ("vincristine", False)}  # fmt: skip
+    classes = {m.ingredient: m.class_ for m in resolve(text).matches}
+    assert classes["doxorubicin"] == "cytotoxic-chemotherapy"
+
+
 def test_parts_of_one_product_share_its_local_form_but_not_across_and() -> None:
     res = resolve("BUDESONIDE-FORMOTEROL 160-4.5 MCG/ACT IN AERO")
     assert [(m.ingredient, m.local) for m in res.matches] == [

@@ -55,7 +55,8 @@ CREATE TABLE memberships (class_id TEXT NOT NULL, type_id TEXT, ingredient_id TE
 CREATE TABLE indications (condition_id TEXT NOT NULL, ingredient_id TEXT NOT NULL,
                           PRIMARY KEY (condition_id, ingredient_id));
 CREATE TABLE scope (code TEXT PRIMARY KEY, json TEXT NOT NULL);
-CREATE TABLE combinations (key TEXT PRIMARY KEY, name TEXT NOT NULL, ingredients TEXT NOT NULL);
+CREATE TABLE combinations (key TEXT PRIMARY KEY, name TEXT NOT NULL, ingredients TEXT NOT NULL,
+                           others TEXT NOT NULL);
 CREATE TABLE brand_routes (key TEXT NOT NULL, ingredient_id TEXT NOT NULL, routes TEXT NOT NULL);
 CREATE TABLE other_names (key TEXT PRIMARY KEY, name TEXT NOT NULL, drugbank_id TEXT NOT NULL,
                           compact TEXT NOT NULL, category TEXT NOT NULL);
@@ -333,8 +334,11 @@ def compile_tree(tree: SourceTree, db_path: Path, pack: Any = None) -> dict[str,
         )
         stats["other_drug_names"] = len(others)
         con.executemany(
-            "INSERT OR IGNORE INTO combinations VALUES (?, ?, ?)",
-            [(name_key(c.name), c.name, ",".join(c.ingredients)) for c in tree.combinations],
+            "INSERT OR IGNORE INTO combinations VALUES (?, ?, ?, ?)",
+            [
+                (name_key(c.name), c.name, ",".join(c.ingredients), ",".join(c.others))
+                for c in tree.combinations
+            ],
         )
         if pack is not None:
             from immunomod.rules.pack import store_pack

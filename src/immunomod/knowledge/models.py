@@ -417,11 +417,21 @@ class Ingredient(InheritableFacts):
 
 
 class Combination(Fact):
-    """A fixed-combination product: one name, several ingredients (Opdualag)."""
+    """One name for several drugs: a fixed-combination product (Opdualag) or a named treatment
+    regimen (R-CHOP: rituximab, cyclophosphamide, doxorubicin, vincristine, prednisone)."""
 
     name: str
-    ingredients: list[str] = Field(min_length=2)
+    ingredients: list[str] = Field(min_length=1, description="Drug ids from drugs/.")
+    #: Drugs that are not immunomodulators, by their name in the other-drug vocabulary: a
+    #: regimen's cytotoxics (doxorubicin), which the regimen checker counts as chemotherapy.
+    others: list[str] = Field(default_factory=list)
     markets: list[Market] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _several(self) -> Combination:
+        if len(self.ingredients) + len(self.others) < 2:
+            raise ValueError("a combination names at least two drugs (ingredients + others)")
+        return self
 
 
 class Combinations(Model):

@@ -32,7 +32,7 @@ DEFAULT_DB = Path(__file__).parent / "kb.sqlite"
 #: Read another compiled knowledge base instead of the package's own (``kb build --output``).
 ENV_DB = "IMMUNOMOD_KB"
 #: Bump when the table layout changes; the store refuses a file of another version.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 _ATC_ANY = re.compile(r"^[A-Z](\d{2}([A-Z]([A-Z](\d{2})?)?)?)?$")
 
 

@@ -260,13 +260,24 @@ def _claims(tree: SourceTree) -> Iterator[tuple[str, str, str, str, int]]:
 
 
 def check_combinations(tree: SourceTree) -> list[Problem]:
-    """Each combination names known ingredients, and its name belongs to no single ingredient."""
+    """Each combination names known drugs (ours, and others by their vocabulary name), and its
+    name belongs to no single ingredient."""
     out: list[Problem] = []
     if "combinations" not in tree.docs:
         return out
+    from immunomod.knowledge.compiler import read_other_drugs  # (the compiler imports us)
+
     doc = tree.docs["combinations"]
     names = {name_key(n) for ing in tree.ingredients.values() for n, _ in ing.all_names()}
+    other_names = {row[0] for row in read_other_drugs(tree.root)}
     for i, combo in enumerate(tree.combinations):
+        for j, other in enumerate(combo.others):
+            if name_key(other) not in other_names:
+                out.append(
+                    Problem(doc.file, doc.line(("combinations", i, "others", j)),
+                            "unknown-other-drug", f"'{other}' is not in the other-drug names",
+                            "write the name as derived/other_drugs.tsv has it")
+                )  # fmt: skip
         for j, iid in enumerate(combo.ingredients):
             if iid not in tree.ingredients:
                 out.append(

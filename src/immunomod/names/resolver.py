@@ -208,13 +208,18 @@ class Resolver:
         raw = text[start:end]
         if key in v.ambiguous:
             return [self._ambiguous(v.ambiguous[key], raw, start, end)]
-        if key in v.combinations:  # a fixed combination: one match per ingredient
+        if key in v.combinations:  # a combination or regimen: one match per drug in it
+            parts = v.combinations[key]
+            note = "Combination: " + ", ".join(p.removeprefix("other:") for p in parts) + "."
             return [
-                self._match(iid, raw, start, end, 1.0, "unique", "exact", None).model_copy(
-                    update={"note": f"Combination product: {', '.join(v.combinations[key])}."}
-                )
-                for iid in v.combinations[key]
-            ]
+                (
+                    self._other(v.other[p[6:]], raw, start, end, 1.0, "exact",
+                                v.other_category.get(p[6:]))
+                    if p.startswith("other:")
+                    else self._match(p, raw, start, end, 1.0, "unique", "exact", None)
+                ).model_copy(update={"note": note})
+                for p in parts
+            ]  # fmt: skip
         ids = v.immuno.get(key) or (v.compact.get(key.replace(" ", "")) if n > 1 else None)
         if ids:
             method = "abbreviation" if v.kinds.get(key) == "abbreviation" else "exact"

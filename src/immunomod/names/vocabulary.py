@@ -43,7 +43,7 @@ class Vocabulary:
     ambiguous: dict[str, tuple[str, ...]]  # key -> candidates ("other:x" for non-immunomod.)
     info: dict[str, IngredientInfo]
     brand_routes: dict[tuple[str, str], tuple[str, ...]]  # (key, ingredient) -> routes
-    combinations: dict[str, tuple[str, ...]]  # product key -> ingredient ids
+    combinations: dict[str, tuple[str, ...]]  # name key -> ingredient ids, then "other:<key>"
     max_words: int
     fuzzy_keys: list[str] = field(default_factory=list)  # immunomodulator keys worth fuzzing
     # fuzzy key -> other-drug keys within 4 edits (compiler.guard_neighbours); a key missing
@@ -87,10 +87,14 @@ class Vocabulary:
             known = tuple(c for c in cands if c.startswith("other:") or c in info)
             if known:
                 ambiguous[name_key(abbr)] = known
-        combos = {
-            k: tuple(ids.split(","))
-            for k, ids in con.execute("SELECT key, ingredients FROM combinations")
+        combos = {  # a regimen's other drugs as "other:<vocabulary key>"
+            k: tuple(ids.split(",")) + tuple(f"other:{name_key(o)}" for o in others.split(",") if o)
+            for k, ids, others in con.execute("SELECT key, ingredients, others FROM combinations")
         }
+        for k, parts in list(combos.items()):  # "RCHOP" as well as "R-CHOP"
+            joined = k.replace(" ", "")
+            if joined != k and joined not in immuno and joined not in other:
+                combos.setdefault(joined, parts)
         keys = list(immuno) + list(other) + list(combos)
         fuzzy_keys = sorted(k for k in immuno if len(k) >= 5 and not k.isdigit())
         near: dict[str, list[str]] = {k: [] for k in fuzzy_keys}
