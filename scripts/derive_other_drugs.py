@@ -31,10 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from immunomod.knowledge.compiler import CONJUGATES  # noqa: E402
 from immunomod.knowledge.loader import load_tree  # noqa: E402
 from immunomod.knowledge.merge import merge_derived  # noqa: E402
-from immunomod.knowledge.normalise import name_key  # noqa: E402
+from immunomod.knowledge.normalise import CONJUGATES, name_key  # noqa: E402
 from immunomod.names.lexicon import strip_salts  # noqa: E402
 
 OUT = ROOT / "src" / "immunomod" / "knowledge" / "data" / "derived" / "other_drugs.tsv"

@@ -51,6 +51,7 @@ def only(text: str):  # type: ignore[no-untyped-def]
         # an antibody conjugate without its conjugate's name
         ("certolizumab 200mg every 2 weeks", "certolizumab-pegol"),
         ("brentuximab 1.8 mg/kg q3w", "brentuximab-vedotin"),
+        ("gemtuzumab ozogamikin", "gemtuzumab-ozogamicin"),  # the conjugate misspelt
     ],
 )
 def test_names_and_product_strings_resolve_uniquely(text: str, ingredient: str) -> None:
@@ -234,6 +235,11 @@ def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
      ("rituximab 1 g 6-monthly", 1, 1 / (6 * 30.4375), 7 / (6 * 30.4375)),
      ("ocrelizumab 600mg IV 6 monthly", 600, 600 / (6 * 30.4375), 4200 / (6 * 30.4375)),
      ("infliximab 5mg/kg 8 weekly", 5, 5 / 56, 5 / 8),
+     # UK dispensing labels and product names: the strength times the tablets counted
+     ("Prednisolone 5mg e/c tablets - take 6 tablets once daily", 30, 30, 210),
+     ("Azathioprine 25mg tablets - three to be taken daily", 75, 75, 525),
+     ("Sulfasalazine EC 500mg 2 tablets twice daily", 1000, 2000, 14000),
+     ("Dexamethasone 2mg tablets 4 tablets om", 8, 8, 56),
      # US shorthand: qwk, qow
      ("Enbrel 50mg SC qwk", 50, 50 / 7, 50), ("Actemra 162 mg SC qow", 162, 162 / 14, 81),
      # A strength per volume is not yet the dose: the amount stated later, or the volume

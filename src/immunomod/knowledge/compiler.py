@@ -31,7 +31,7 @@ from immunomod.knowledge.models import (
     Taxonomy,
     TypeRef,
 )
-from immunomod.knowledge.normalise import name_key
+from immunomod.knowledge.normalise import CONJUGATES, name_key
 from immunomod.knowledge.store import DEFAULT_DB, SCHEMA_VERSION
 from immunomod.knowledge.validate import validate, walk
 
@@ -152,13 +152,6 @@ def read_other_drugs(root: Path) -> list[tuple[str, str, str, str]]:
 FORM_QUALIFIERS = frozenset(
     {"ec", "dr", "er", "xr", "xl", "cr", "sr", "mr", "la", "odt", "retard", "depot"}
     | {"sprinkle", "solutab", "dosepak", "pen", "forte"}
-)
-
-
-#: The second word of an antibody's INN that names what is bound to it (a PEG, a drug): notes
-#: often leave it out ("certolizumab" for certolizumab pegol).
-CONJUGATES = frozenset(
-    {"pegol", "vedotin", "mafodotin", "ozogamicin", "tesirine", "pasudotox", "tiuxetan"}
 )
 
 

@@ -20,3 +20,10 @@ def name_key(name: str) -> str:
     text = unicodedata.normalize("NFKC", _MARKS.sub("", name))
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return _SEPARATORS.sub(" ", text.casefold()).strip()
+
+
+#: The second word of an antibody's INN that names what is bound to it (a PEG, a drug): records
+#: often leave it out ("certolizumab" for certolizumab pegol), or misspell it.
+CONJUGATES = frozenset(
+    {"pegol", "vedotin", "mafodotin", "ozogamicin", "tesirine", "pasudotox", "tiuxetan"}
+)

@@ -28,7 +28,7 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from immunomod.knowledge.normalise import name_key
+from immunomod.knowledge.normalise import CONJUGATES, name_key
 from immunomod.names.context import clause_bounds, mention_context
 from immunomod.names.fuzzy import DeleteIndex
 from immunomod.names.lexicon import LEXICON
@@ -175,6 +175,10 @@ class Resolver:
                 key = " ".join(words)
                 found = self._lookup(key, n, text, toks[i].start, toks[i + n - 1].end)
                 if found:
+                    if self.vocab.kinds.get(key) == "inn-stem" and _conjugate_at(toks, i + n):
+                        # "gemtuzumab ozogamikin": the misspelt conjugate belongs to the name
+                        found = [_extend(m, text, toks[i + n].end) for m in found]
+                        n += 1
                     out.extend(found)
                     i += n
                     break
@@ -423,6 +427,17 @@ class Resolver:
 #: reading a systemic steroid as local would under-call immunosuppression.
 _COMBINED = re.compile(r"\s*[-/]\s*")
 _SEPARATE = re.compile(r"(?<!\d)\.(?!\d)|[;\n]|\b(and|with|plus|then|but)\b", re.I)
+
+
+def _extend(m: Match, text: str, end: int) -> Match:
+    return m.model_copy(update={"span": (m.span[0], end), "matched_text": text[m.span[0] : end]})
+
+
+def _conjugate_at(toks: list[_Token], i: int) -> bool:
+    """Whether token ``i`` is within two edits of a conjugate word ("vedotyn", "ozogamikin")."""
+    return i < len(toks) and any(
+        OSA.distance(toks[i].norm, c, score_cutoff=2) <= 2 for c in CONJUGATES
+    )
 
 
 def edit_limit(word: str) -> int:

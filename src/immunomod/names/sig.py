@@ -246,9 +246,27 @@ def pint_factors(unit: str, per: str) -> tuple[float, float]:
     return float(q.to(f"{unit}/day").magnitude), float(q.to(f"{unit}/week").magnitude)
 
 
-_FORM_AFTER = re.compile(r"^\s*(?:oral\s+|film[- ]coated\s+|dispersible\s+)?(?:tab|cap)", re.I)
+#: A strength then its tablets: "5 mg tablets", "5mg e/c tablets", "500 mg gastro-resistant
+#: tablets", "25 mg film-coated tablets" (the words a UK or US product name puts between).
+_FORM_AFTER = re.compile(
+    r"^\s*(?:(?:oral|film[- ]coated|dispersible|soluble|chewable|orodispersible|e/?c|"
+    r"enteric[- ]coated|gastro[- ]resistant|modified[- ]release|prolonged[- ]release|mr|sr)\s+)*"
+    r"(?:tab|cap)",
+    re.I,
+)
 _TAKE_N = re.compile(
     r"\btake\s+(\d+(?:[.,]\d+)?|one|two|three|four|five|six|half)\b(?!\s*(?:mg|mcg|g|ml|%))", re.I
+)
+#: UK dispensing labels: "three to be taken daily", "two tablets to be taken twice a day"
+_TO_BE_TAKEN = re.compile(
+    r"\b(\d+(?:[.,]\d+)?|one|two|three|four|five|six|half)\s+(?:(?:tablets?|capsules?)\s+)?"
+    r"to\s+be\s+taken\b",
+    re.I,
+)
+#: a count right after the strength: "500mg 2 tablets twice daily"
+_COUNT_NEXT = re.compile(
+    r"^\s*(\d+(?:[.,]\d+)?|one|two|three|four|five|six|half)\s*(?:x\s*)?(?:tablets?|tabs?|capsules?|caps?)\b",
+    re.I,
 )
 # "tab x6 weekly" is a count; "x14 days" and "x 5/7" are durations.
 _X_N = re.compile(r"\bx\s*(\d+)\b(?!\s*(?:/|(?:days?|d|weeks?|wks?|w|months?)\b))", re.I)
@@ -269,11 +287,18 @@ def _dose(text: str) -> tuple[float | None, str | None]:
         # "20 mg tablets, take 2 (tablets) daily": the amount is a strength, the count multiplies
         # it, unless the text also states the amount itself ("6 tablets (15 mg)").
         rest = text[m.end() :]
-        if form := _FORM_AFTER.match(rest):
-            later = _DOSE.search(rest, form.end())
+        if (form := _FORM_AFTER.match(rest)) or _COUNT_NEXT.match(rest):
+            after = form.end() if form else 0
+            later = _DOSE.search(rest, after)
             if later and not later.group(2):
                 return _number(later.group(1)), _unit_name(later.group(3))
-            count = _TABS.search(rest) or _TAKE_N.search(rest) or _X_N.search(rest, form.end())
+            count = (
+                _TABS.search(rest)
+                or _TAKE_N.search(rest)
+                or _TO_BE_TAKEN.search(rest)
+                or _COUNT_NEXT.match(rest)
+                or _X_N.search(rest, after)
+            )
             if count:
                 raw = count.group(1).lower()
                 n = _COUNT_WORDS.get(raw) or _number(raw)
