@@ -240,6 +240,7 @@ def test_context_of_one_mention_does_not_leak_to_the_next() -> None:
      ("Azathioprine 25mg tablets - three to be taken daily", 75, 75, 525),
      ("Sulfasalazine EC 500mg 2 tablets twice daily", 1000, 2000, 14000),
      ("Dexamethasone 2mg tablets 4 tablets om", 8, 8, 56),
+     ("folic acid 5mg six days a week", 5, 30 / 7, 30),
      # US shorthand: qwk, qow
      ("Enbrel 50mg SC qwk", 50, 50 / 7, 50), ("Actemra 162 mg SC qow", 162, 162 / 14, 81),
      # A strength per volume is not yet the dose: the amount stated later, or the volume
@@ -278,6 +279,14 @@ def test_taper_is_read() -> None:
     sig = only("prednisone 40 mg daily, reduce by 5 mg each week").sig
     assert sig is not None and sig.dose == 40
     assert sig.steps[-1].taper == "reduce by 5 mg every 1 week"
+
+
+def test_an_amount_of_change_is_no_dose() -> None:
+    # "by 2.5 mg" after the name is how much the dose changes, not the dose
+    assert only("increase methotrexate by 2.5mg weekly").sig is None
+    sig = only("consider tapering prednisolone by 1mg every month").sig
+    assert sig is not None and sig.dose is None
+    assert sig.steps[0].taper == "reduce by 1 mg every 1 month"
 
 
 def test_a_taper_that_goes_on_without_its_verb_continues_from_where_it_ended() -> None:

@@ -391,6 +391,9 @@ class Resolver:
                 sig_from = start + num.start()  # "Kenalog 40 mg": the name's number is the dose
             tail = text[sig_from : min(nxt, _sig_end(text, end, clause_end))]
             head = text[max(0, start - 40) : start]
+            if _BY_AMOUNT.match(tail):  # "tapering prednisolone by 1mg a month": a change
+                # of dose, not a dose; read as a taper only when the verb says which way
+                tail = ("reduce " + tail.lstrip()) if _REDUCE_BEFORE.search(head) else ""
             route = m.route
             local = _local_route(tail) or _local_route(head)
             if local:
@@ -462,6 +465,10 @@ def _merge_repeats(text: str, matches: list[Match]) -> list[Match]:
     return out
 
 
+_BY_AMOUNT = re.compile(r"\s*(?:dose\s+)?by\s+\d", re.I)
+_REDUCE_BEFORE = re.compile(
+    r"\b(?:reduc\w*|decreas\w*|taper\w*|wean\w*|lower\w*|drop\w*)\W+(?:\w+\W+){0,2}$", re.I
+)
 _NAME_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?$")  # "Kenalog-40", "Deltacortril 5"
 _UNIT_NEXT = re.compile(r"\s*(?:mg|mcg|micrograms?|g|units?|ml|%)(?![a-z])", re.I)
 _LOCAL_ROUTES = frozenset(LEXICON.local.values()) - {"buccal"}

@@ -56,6 +56,10 @@ _QN = re.compile(
 _TIMES = re.compile(
     r"\b(\d+|once|twice|three|four)\s*(?:x|times)\s*(?:a|per|/|each)?\s*(day|daily|week|wk)\b", re.I
 )
+#: "six days a week", "5 days per week": so many doses a week
+_DAYS_A_WEEK = re.compile(
+    r"\b([1-7]|one|two|three|four|five|six|seven)\s+days?\s+(?:a|per|each|every)\s+week\b", re.I
+)
 _DURATION = re.compile(
     r"\b(?:for|x|×|over)\s*(\d+)\s*(days?|d|weeks?|wks?|w|months?|mo)\b|(?<![\d/])(\d+)/(7|52|12)\b",
     re.I,
@@ -78,6 +82,8 @@ MASS_OR_UNITS = frozenset(
 )
 PERIODS = ("day", "week", "month")  # what _frequency normalises a frequency to
 _WORDNUM = {"once": 1, "twice": 2, "three": 3, "four": 4}
+_DAY_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
+              "seven": 7.0}  # fmt: skip
 _DAYS = {"h": 1 / 24, "d": 1, "w": 7, "m": 30.4375}
 
 
@@ -152,6 +158,9 @@ def _frequency(text: str) -> tuple[str, float, str] | None:
     if m5 := _PER_UNIT.search(low):  # "0.5 mg/kg/day", "20 mg/d"
         per = "week" if m5.group(1).startswith("w") else "day"
         found.append((m5.start(), f"per {per}", 1.0, per))
+    if m6 := _DAYS_A_WEEK.search(low):
+        days = _DAY_WORDS.get(m6.group(1)) or float(m6.group(1))
+        found.append((m6.start(), m6.group(0), days, "week"))
     if m4 := _TIMES.search(low):
         count = _WORDNUM.get(m4.group(1).lower()) or _number(m4.group(1))
         per = "week" if m4.group(2).lower().startswith("w") else "day"
