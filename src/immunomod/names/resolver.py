@@ -233,7 +233,7 @@ class Resolver:
         if n == 1 and key in self._never:
             return None  # "sodium", "gel", "daily" are not drugs here even if DrugBank lists them
         other = v.other.get(key) or (v.other_compact.get(key.replace(" ", "")) if n > 1 else None)
-        if other and (n > 1 or len(key) >= 4):
+        if other and (n > 1 or len(key) >= 4 or key in v.other_curated):
             return [self._other(other, raw, start, end, 1.0, "exact", v.other_category.get(key))]
         return None
 

@@ -49,6 +49,8 @@ class Vocabulary:
     # fuzzy key -> other-drug keys within 4 edits (compiler.guard_neighbours); a key missing
     # here was not listed (a hand-made vocabulary): the resolver then scans every other name
     guard: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # other-drug names curated by hand (other_drugs_extra.tsv): read even when short ("ASA")
+    other_curated: frozenset[str] = frozenset()
 
     @classmethod
     def from_store(cls, store: Store) -> Vocabulary:
@@ -114,6 +116,10 @@ class Vocabulary:
             max_words=min(8, max(len(k.split()) for k in keys) if keys else 1),
             fuzzy_keys=fuzzy_keys,
             guard={k: tuple(v) for k, v in near.items()},
+            other_curated=frozenset(
+                k
+                for (k,) in con.execute("SELECT key FROM other_names WHERE drugbank_id = 'curated'")
+            ),
         )
 
 
