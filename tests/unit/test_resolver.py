@@ -138,6 +138,14 @@ def test_a_regimen_acronym_names_each_of_its_drugs(text: str) -> None:
     assert classes["doxorubicin"] == "cytotoxic-chemotherapy"
 
 
+def test_a_chemotherapy_regimen_with_none_of_ours_still_names_its_cytotoxics() -> None:
+    # FOLFOX: folinic acid, fluorouracil, oxaliplatin (Cancer Care Ontario mFOLFOX6)
+    got = {m.ingredient: m.class_ for m in resolve("FOLFOX cycle 4").matches}
+    assert got == {"folinic acid": None, "fluorouracil": "cytotoxic-chemotherapy",
+                   "oxaliplatin": "cytotoxic-chemotherapy"}  # fmt: skip
+    assert {m.context for m in resolve("ABVD x6 completed 2019").matches} == {"stopped"}
+
+
 def test_parts_of_one_product_share_its_local_form_but_not_across_and() -> None:
     res = resolve("BUDESONIDE-FORMOTEROL 160-4.5 MCG/ACT IN AERO")
     assert [(m.ingredient, m.local) for m in res.matches] == [

@@ -421,7 +421,8 @@ class Combination(Fact):
     regimen (R-CHOP: rituximab, cyclophosphamide, doxorubicin, vincristine, prednisone)."""
 
     name: str
-    ingredients: list[str] = Field(min_length=1, description="Drug ids from drugs/.")
+    #: None of ours in a chemotherapy regimen (FOLFOX): its cytotoxics are all ``others``.
+    ingredients: list[str] = Field(default_factory=list, description="Drug ids from drugs/.")
     #: Drugs that are not immunomodulators, by their name in the other-drug vocabulary: a
     #: regimen's cytotoxics (doxorubicin), which the regimen checker counts as chemotherapy.
     others: list[str] = Field(default_factory=list)

@@ -153,10 +153,11 @@ class Store:
         if len(ids) == 1:
             return self.record(ids[0])
         combo = self._con.execute(
-            "SELECT ingredients FROM combinations WHERE key = ?", (name_key(name_or_code),)
+            "SELECT ingredients, others FROM combinations WHERE key = ?", (name_key(name_or_code),)
         ).fetchone()
-        if combo:  # a combination product: say which ingredients, let the caller choose
-            raise UnknownDrugError(name_or_code, [self._inn(i) for i in combo[0].split(",")])
+        if combo:  # a combination or regimen: say which drugs, let the caller choose
+            drugs = [self._inn(i) for i in combo[0].split(",") if i]
+            raise UnknownDrugError(name_or_code, drugs + [o for o in combo[1].split(",") if o])
         if len(ids) > 1:
             raise UnknownDrugError(name_or_code, [self._inn(i) for i in ids])
         raise UnknownDrugError(name_or_code, self.suggest(name_or_code))

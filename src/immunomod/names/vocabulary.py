@@ -90,7 +90,8 @@ class Vocabulary:
             if known:
                 ambiguous[name_key(abbr)] = known
         combos = {  # a regimen's other drugs as "other:<vocabulary key>"
-            k: tuple(ids.split(",")) + tuple(f"other:{name_key(o)}" for o in others.split(",") if o)
+            k: tuple(i for i in ids.split(",") if i)
+            + tuple(f"other:{name_key(o)}" for o in others.split(",") if o)
             for k, ids, others in con.execute("SELECT key, ingredients, others FROM combinations")
         }
         for k, parts in list(combos.items()):  # "RCHOP" as well as "R-CHOP"
