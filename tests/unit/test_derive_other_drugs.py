@@ -97,7 +97,8 @@ def test_english_words_and_names_given_to_two_drugs_are_left_out():
     [("Eliquis 5 mg bd", "apixaban"), ("Prolia 60mg every 6 months", "denosumab"),
      ("Epogen 4000 units three times weekly", "epoetin alfa"),
      # curated abbreviations (other_drugs_extra.tsv) are read even with 3 letters
-     ("ASA 81mg daily", "aspirin"), ("KCl 20 mEq daily", "potassium chloride")],
+     ("ASA 81mg daily", "aspirin"), ("KCl 20 mEq daily", "potassium chloride"),
+     ("5-ASA 2.4g daily", "mesalazine")],  # 5-aminosalicylic acid is not aspirin
 )  # fmt: skip
 def test_the_package_reads_ordinary_drug_brands_as_their_substance(text, ingredient):
     (m,) = resolve(text).matches
