@@ -82,8 +82,6 @@ MASS_OR_UNITS = frozenset(
 )
 PERIODS = ("day", "week", "month")  # what _frequency normalises a frequency to
 _WORDNUM = {"once": 1, "twice": 2, "three": 3, "four": 4}
-_DAY_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
-              "seven": 7.0}  # fmt: skip
 _DAYS = {"h": 1 / 24, "d": 1, "w": 7, "m": 30.4375}
 
 
@@ -159,7 +157,7 @@ def _frequency(text: str) -> tuple[str, float, str] | None:
         per = "week" if m5.group(1).startswith("w") else "day"
         found.append((m5.start(), f"per {per}", 1.0, per))
     if m6 := _DAYS_A_WEEK.search(low):
-        days = _DAY_WORDS.get(m6.group(1)) or float(m6.group(1))
+        days = _COUNT_WORDS.get(m6.group(1)) or float(m6.group(1))
         found.append((m6.start(), m6.group(0), days, "week"))
     if m4 := _TIMES.search(low):
         count = _WORDNUM.get(m4.group(1).lower()) or _number(m4.group(1))
@@ -195,7 +193,7 @@ def _with_cycle_days(text: str, freq: tuple[str, float, str]) -> tuple[str, floa
     if not days:
         return freq
     label, times, per = freq
-    cycle_days = {"day": 1.0, "week": 7.0, "month": 30.4375}[per] / times
+    cycle_days = _DAYS[per[0]] / times
     if len(days) < 2 or times > 1 or max(days) > cycle_days:
         return freq
     return f"{label}, on {len(days)} days", times * len(days), per
@@ -263,24 +261,16 @@ _FORM_AFTER = re.compile(
     r"(?:tab|cap)",
     re.I,
 )
-_TAKE_N = re.compile(
-    r"\btake\s+(\d+(?:[.,]\d+)?|one|two|three|four|five|six|half)\b(?!\s*(?:mg|mcg|g|ml|%))", re.I
-)
+_COUNT = r"(\d+(?:[.,]\d+)?|one|two|three|four|five|six|half)"  # how many tablets
+_TAKE_N = re.compile(rf"\btake\s+{_COUNT}\b(?!\s*(?:mg|mcg|g|ml|%))", re.I)
 #: UK dispensing labels: "three to be taken daily", "two tablets to be taken twice a day"
-_TO_BE_TAKEN = re.compile(
-    r"\b(\d+(?:[.,]\d+)?|one|two|three|four|five|six|half)\s+(?:(?:tablets?|capsules?)\s+)?"
-    r"to\s+be\s+taken\b",
-    re.I,
-)
+_TO_BE_TAKEN = re.compile(rf"\b{_COUNT}\s+(?:(?:tablets?|capsules?)\s+)?to\s+be\s+taken\b", re.I)
 #: a count right after the strength: "500mg 2 tablets twice daily"
-_COUNT_NEXT = re.compile(
-    r"^\s*(\d+(?:[.,]\d+)?|one|two|three|four|five|six|half)\s*(?:x\s*)?(?:tablets?|tabs?|capsules?|caps?)\b",
-    re.I,
-)
+_COUNT_NEXT = re.compile(rf"^\s*{_COUNT}\s*(?:x\s*)?(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
 # "tab x6 weekly" is a count; "x14 days" and "x 5/7" are durations.
 _X_N = re.compile(r"\bx\s*(\d+)\b(?!\s*(?:/|(?:days?|d|weeks?|wks?|w|months?)\b))", re.I)
 _COUNT_WORDS = {"one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
-                "half": 0.5}  # fmt: skip
+                "seven": 7.0, "half": 0.5}  # fmt: skip
 
 
 def _dose(text: str) -> tuple[float | None, str | None]:
@@ -464,7 +454,6 @@ def parse_sig(text: str) -> Sig:
     )
 
 
-@lru_cache(maxsize=16_384)
 def course_days(sig: Sig) -> float | None:
     """How many days the whole course lasts, when the sig says so ("for 5 days", or steps that
     each give a duration and no taper); None for an open-ended course.
@@ -481,6 +470,7 @@ def course_days(sig: Sig) -> float | None:
     return found[1] if found else None
 
 
+@lru_cache(maxsize=16_384)
 def has_dosing(text: str) -> bool:
     """Whether ``text`` holds anything a sig is made of (a dose, frequency or PRN)."""
     return bool(_DOSE.search(text) or _TABS.search(text) or _frequency(text) or _PRN.search(text))
