@@ -214,7 +214,7 @@ def main() -> None:
             if len(r["atc_code"]) == 7:
                 atc_by_name.setdefault(name_key(r["atc_name"]), set()).add(r["atc_code"])
     rows: dict[str, Row] = {}
-    bases: dict[str, Row] = {}  # names without their salt or ester word, if not names already
+    bases: dict[str, Row] = {}  # bare steroids of esters ("beclomethasone"), if not names already
     atc_by_id: dict[str, set[str]] = {}
     with (args.shared / VOCAB).open(encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
@@ -236,9 +236,9 @@ def main() -> None:
                 base = steroid_base(key)
                 if base and not contains_claimed(base, claimed):
                     bases.setdefault(base, (base, r["DrugBank ID"], category, n))
+    rows |= {k: v for k, v in bases.items() if k not in rows}
     # common English words (written in lower case in the dictionary: "emend", "sonata");
     # capitalised entries are names, brands among them ("Viagra"), and stay
-    rows |= {k: v for k, v in bases.items() if k not in rows}
     words = (
         {w.strip() for w in WORDS.read_text(encoding="utf-8").splitlines() if w.islower()}
         if WORDS.exists()
@@ -260,8 +260,9 @@ def main() -> None:
         fh.write("# Do not edit by hand.\n")
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
         w.writerow(["name", "drugbank_id", "category", "canonical"])
-        for key in sorted(rows | brands):
-            w.writerow((rows | brands)[key])
+        every = rows | brands
+        for key in sorted(every):
+            w.writerow(every[key])
     print(f"{len(rows)} non-immunomodulator names and {len(brands)} brands -> {OUT}")
 
 

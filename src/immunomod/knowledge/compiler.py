@@ -10,7 +10,6 @@ the SQLite version; ``kb stats`` prints it. Beside the file the compiler writes
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import sqlite3
@@ -21,7 +20,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 from immunomod.knowledge import integrity
-from immunomod.knowledge.loader import DEFAULT_DATA_DIR, Problem, SourceTree
+from immunomod.knowledge.loader import DEFAULT_DATA_DIR, Problem, SourceTree, read_other_drugs
 from immunomod.knowledge.merge import effective
 from immunomod.knowledge.models import (
     ClassRef,
@@ -121,30 +120,6 @@ def count_facts(tree: SourceTree) -> tuple[int, int]:
     facts = [v for obj in stated for _, v in walk(obj) if isinstance(v, Fact)]
     cited = [f for f in facts if f.sources and all(s.id in tree.sources for s in f.sources)]
     return len(facts), len(cited)
-
-
-def read_other_drugs(root: Path) -> list[tuple[str, str, str, str]]:
-    """(key, name, DrugBank id, category) of non-immunomodulator drugs
-    (``derived/other_drugs.tsv``; category: cytotoxic-chemotherapy, other-antineoplastic or "";
-    a brand's name is its substances', "Eliquis" -> "Apixaban")."""
-    path = root / "derived" / "other_drugs.tsv"
-    if not path.exists():
-        return []
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
-    out: dict[str, tuple[str, str, str, str]] = {}
-    for row in csv.DictReader(lines, delimiter="\t"):
-        key = name_key(row["name"])
-        if key:
-            name = row.get("canonical") or row["name"]  # a brand is named as its substances
-            out.setdefault(key, (key, name, row["drugbank_id"], row.get("category") or ""))
-    extra = root / "other_drugs_extra.tsv"
-    if extra.exists():  # curated brands and combination names DrugBank lacks
-        rows = [ln for ln in extra.read_text(encoding="utf-8").splitlines() if ln[:1] != "#"]
-        for row in csv.DictReader(rows, delimiter="\t"):
-            key = name_key(row["name"])
-            if key:
-                out[key] = (key, row["canonical"], "curated", "")
-    return [out[k] for k in sorted(out)]
 
 
 #: Words after a brand that name a release form or device, not another product: records often

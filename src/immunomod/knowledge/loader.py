@@ -6,6 +6,7 @@ Every problem found while reading carries ``file:line`` so the validator can poi
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from immunomod.knowledge.models import (
     Taxonomy,
     TaxonType,
 )
+from immunomod.knowledge.normalise import name_key
 
 Path_ = tuple[str | int, ...]
 
@@ -371,3 +373,27 @@ def _sets_inherited_from(data: Any) -> bool:
     if isinstance(data, list):
         return any(_sets_inherited_from(v) for v in data)
     return False
+
+
+def read_other_drugs(root: Path) -> list[tuple[str, str, str, str]]:
+    """(key, name, DrugBank id, category) of non-immunomodulator drugs
+    (``derived/other_drugs.tsv``; category: cytotoxic-chemotherapy, other-antineoplastic or "";
+    a brand's name is its substances', "Eliquis" -> "Apixaban")."""
+    path = root / "derived" / "other_drugs.tsv"
+    if not path.exists():
+        return []
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
+    out: dict[str, tuple[str, str, str, str]] = {}
+    for row in csv.DictReader(lines, delimiter="\t"):
+        key = name_key(row["name"])
+        if key:
+            name = row.get("canonical") or row["name"]  # a brand is named as its substances
+            out.setdefault(key, (key, name, row["drugbank_id"], row.get("category") or ""))
+    extra = root / "other_drugs_extra.tsv"
+    if extra.exists():  # curated brands and combination names DrugBank lacks
+        rows = [ln for ln in extra.read_text(encoding="utf-8").splitlines() if ln[:1] != "#"]
+        for row in csv.DictReader(rows, delimiter="\t"):
+            key = name_key(row["name"])
+            if key:
+                out[key] = (key, row["canonical"], "curated", "")
+    return [out[k] for k in sorted(out)]

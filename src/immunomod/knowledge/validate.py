@@ -27,7 +27,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from immunomod.knowledge.loader import DEFAULT_DATA_DIR, Located, Problem, SourceTree, load_tree
+from immunomod.knowledge.loader import (
+    DEFAULT_DATA_DIR,
+    Located,
+    Problem,
+    SourceTree,
+    load_tree,
+    read_other_drugs,
+)
 from immunomod.knowledge.models import (
     ATC_LEVEL5,
     INHERITABLE_FIELDS,
@@ -265,8 +272,6 @@ def check_combinations(tree: SourceTree) -> list[Problem]:
     out: list[Problem] = []
     if "combinations" not in tree.docs:
         return out
-    from immunomod.knowledge.compiler import read_other_drugs  # (the compiler imports us)
-
     doc = tree.docs["combinations"]
     names = {name_key(n) for ing in tree.ingredients.values() for n, _ in ing.all_names()}
     other_names = {row[0] for row in read_other_drugs(tree.root)}
